@@ -72,7 +72,8 @@ class ShapesResNet(nn.Module):
         x = self.relu(self.bn1(self.conv1(x)))
         for index in range(self.stages):
             x = getattr(self, f"layer{index + 1}")(x)
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+        out: torch.Tensor = self.fc(torch.flatten(self.avgpool(x), 1))
+        return out
 
 
 def _torchvision(name: str) -> Callable[[int], nn.Module]:
@@ -98,7 +99,8 @@ def _timm(name: str) -> Architecture:
         model: nn.Module = timm.create_model(name, pretrained=False, num_classes=num_classes)
         return model
 
-    return Architecture(f"timm:{name}", int(probe.num_features), int(probe.num_classes), build)
+    features, classes = getattr(probe, "num_features"), getattr(probe, "num_classes")  # noqa: B009
+    return Architecture(f"timm:{name}", int(features), int(classes), build)
 
 
 _TORCHVISION_DIMS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048, "resnet101": 2048, "resnet152": 2048}
@@ -143,5 +145,5 @@ def strip_classifier(model: nn.Module) -> nn.Module:
     if callable(reset):
         reset(0)
     else:
-        model.fc = nn.Identity()  # type: ignore[assignment]
+        model.fc = nn.Identity()
     return model

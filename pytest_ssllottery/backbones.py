@@ -38,16 +38,16 @@ def load_classifier(
     result = model.load_state_dict(fitted, strict=False)
     unexpected = list(result.unexpected_keys)
     bad_missing = [
-        k for k in result.missing_keys if not k.endswith("num_batches_tracked") and not k.startswith(classifier_prefixes(model))
+        k
+        for k in result.missing_keys
+        if not k.endswith("num_batches_tracked") and not k.startswith(classifier_prefixes(model))
     ]
     if unexpected or bad_missing:  # pragma: no cover - fit_state_dict guarantees coverage
         raise CheckpointError(f"{path}: unexpected keys {unexpected}, missing keys {bad_missing}")
     return model.eval(), report
 
 
-def load_backbone(
-    path: Path | None, arch: str, *, sha256: str | None = None, trust: bool = False
-) -> LoadedBackbone:
+def load_backbone(path: Path | None, arch: str, *, sha256: str | None = None, trust: bool = False) -> LoadedBackbone:
     """A frozen feature extractor: the checkpoint's backbone with its classifier removed."""
     model, report = load_classifier(path, arch, sha256=sha256, trust=trust)
     strip_classifier(model)

@@ -51,7 +51,8 @@ def _foreign_format(path: Path) -> str | None:
             f"{path} is a TensorFlow checkpoint (SimCLR v1/v2 originals are distributed this way). "
             "Convert it to PyTorch first: SimCLR v1 with tonylins/simclr-converter "
             "(`python convert.py ResNet50_1x/model.ckpt-225206 resnet50-1x.pth`), SimCLR v2 with "
-            "Separius/SimCLRv2-Pytorch (`python convert.py r50_1x_sk0/model.ckpt-250228`), then point the suite at the .pth."
+            "Separius/SimCLRv2-Pytorch (`python convert.py r50_1x_sk0/model.ckpt-250228`), "
+            "then point the suite at the .pth."
         )
     if name.endswith(".pkl"):
         return (
@@ -79,7 +80,9 @@ def read_checkpoint(path: Path, *, sha256: str | None = None, trust: bool = Fals
         CheckpointError: missing file, hash mismatch, foreign format, or an untrusted pickle.
     """
     if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist; download it (see the suite's source_url) or fix the path")
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; download it (see the suite's source_url) or fix the path"
+        )
     foreign = _foreign_format(path)
     if foreign:
         raise CheckpointError(foreign)

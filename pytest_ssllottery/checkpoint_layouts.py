@@ -91,7 +91,14 @@ def unwrap(obj: Any) -> tuple[dict[str, torch.Tensor], str]:
 
 _OBOW_NATIVE = re.compile(r"^(?P<pre>.*?)_feature_blocks\.(?P<idx>\d)\.(?P<rest>.*)$")
 _SEPARIUS_BLOCK = re.compile(r"^net\.(?P<layer>[1-4])\.blocks\.(?P<block>\d+)\.(?P<rest>.*)$")
-_SEPARIUS_PARTS = {"net.0": "conv1", "net.1.0": "bn1", "net.2": "conv2", "net.3.0": "bn2", "net.4": "conv3", "net.5.0": "bn3"}
+_SEPARIUS_PARTS = {
+    "net.0": "conv1",
+    "net.1.0": "bn1",
+    "net.2": "conv2",
+    "net.3.0": "bn2",
+    "net.4": "conv3",
+    "net.5.0": "bn3",
+}
 
 
 def _rename_obow(key: str) -> str:
@@ -149,10 +156,11 @@ def choose_prefix(state: Mapping[str, torch.Tensor], expected: Mapping[str, torc
     coverage: dict[str, int] = {}
     for key, tensor in state.items():
         for name, shape in expected.items():
-            if key.endswith(name) and (len(key) == len(name) or key[-len(name) - 1] == "."):
-                if tuple(tensor.shape) == tuple(shape):
-                    prefix = key[: len(key) - len(name)]
-                    coverage[prefix] = coverage.get(prefix, 0) + 1
+            if not key.endswith(name) or tuple(tensor.shape) != tuple(shape):
+                continue
+            if len(key) == len(name) or key[-len(name) - 1] == ".":
+                prefix = key[: len(key) - len(name)]
+                coverage[prefix] = coverage.get(prefix, 0) + 1
     if not coverage:
         return "", 0
     best = max(coverage.values())

@@ -1,0 +1,110 @@
+"""Content-addressed on-disk cache of computed arrays (features, probes).
+
+Entries live at ``<root>/<kind>/<key[:2]>/<key>.npz`` beside a ``.json`` with the key's inputs. Writes
+go to a temporary file in the same folder and are renamed into place, so a reader never sees half a
+file; a per-key file lock makes concurrent processes (pytest-xdist workers, parallel CI jobs) compute
+each entry once while the others wait and then read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock
+
+Arrays = dict[str, np.ndarray]
+
+
+def cache_key(payload: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of ``payload``."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class ArtifactCache:
+    """Arrays keyed by content hash, computed once across processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, kind: str, key: str) -> Path:
+        """Where the entry of ``kind``/``key`` lives."""
+        return self.root / kind / key[:2] / f"{key}.npz"
+
+    def load(self, kind: str, key: str) -> Arrays | None:
+        """The entry, or None when absent; a corrupt entry is removed (with a warning) and reported absent."""
+        path = self.path(kind, key)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return {name: archive[name] for name in archive.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            warnings.warn(f"cache entry {path} is unreadable ({exc}); recomputing it", RuntimeWarning, stacklevel=2)
+            path.unlink(missing_ok=True)
+            return None
+
+    def save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], inputs: Mapping[str, Any]) -> Path:
+        """Store an entry atomically, with its inputs as JSON beside it."""
+        path = self.path(kind, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".npz")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, **arrays)  # type: ignore[arg-type]
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        atomic_write_bytes(
+            path.with_suffix(".json"), json.dumps(inputs, sort_keys=True, indent=1, default=str).encode()
+        )
+        return path
+
+    def get_or_compute(
+        self, kind: str, inputs: Mapping[str, Any], compute: Callable[[], Mapping[str, np.ndarray]]
+    ) -> Arrays:
+        """The cached entry for ``inputs``, computing and storing it under a lock when absent."""
+        key = cache_key({"kind": kind, **inputs})
+        found = self.load(kind, key)
+        if found is not None:
+            self.hits += 1
+            return found
+        lock_path = self.path(kind, key).with_suffix(".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(lock_path)):
+            found = self.load(kind, key)
+            if found is not None:
+                self.hits += 1
+                return found
+            arrays = {name: np.asarray(value) for name, value in compute().items()}
+            self.save(kind, key, arrays, {"kind": kind, **inputs})
+            self.misses += 1
+            return arrays

@@ -1,0 +1,273 @@
+"""Every ``--ssl-*`` flag and ini key, declared once, and the frozen Settings built from them."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import SslLotteryError
+from .resources import bundled_baselines_dir, resolve_suite
+from .runconfig import RunSettings
+
+GROUP = "ssl-lottery"
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the flags (group "ssl-lottery") and ini keys."""
+    group = parser.getgroup(GROUP, "SSL benchmark lottery (pytest-ssllottery)")
+    group.addoption(
+        "--ssl-suite",
+        dest="ssl_suite",
+        metavar="NAME|PATH",
+        default=None,
+        help="Run the suite NAME (bundled, or found in the ssl_suite_dirs ini folders) or the suite TOML file PATH",
+    )
+    group.addoption(
+        "--ssl-data-root",
+        dest="ssl_data_root",
+        metavar="DIR",
+        default=None,
+        help="Folder holding the suite's datasets (and checkpoints/ unless --ssl-checkpoint-dir is given)",
+    )
+    group.addoption(
+        "--ssl-dataset-path",
+        dest="ssl_dataset_path",
+        metavar="NAME=PATH",
+        action="append",
+        default=[],
+        help="Location of one dataset, overriding its place under --ssl-data-root (repeatable)",
+    )
+    group.addoption(
+        "--ssl-checkpoint-dir",
+        dest="ssl_checkpoint_dir",
+        metavar="DIR",
+        default=None,
+        help="Folder for the suite's relative checkpoint paths (default: DATA_ROOT/checkpoints)",
+    )
+    group.addoption(
+        "--ssl-device",
+        dest="ssl_device",
+        metavar="auto|cpu|cuda[:N]",
+        default=None,
+        help="Device for feature extraction and probes (default: auto, CUDA when available)",
+    )
+    group.addoption(
+        "--ssl-cache-dir",
+        dest="ssl_cache_dir",
+        metavar="DIR",
+        default=None,
+        help="Content-addressed cache of features and probes (default: .ssl_cache in the rootdir)",
+    )
+    group.addoption(
+        "--ssl-baselines",
+        dest="ssl_baselines",
+        metavar="PATH",
+        default=None,
+        help="Baseline JSON file, or folder holding <suite>.json (default: baselines/ in the rootdir)",
+    )
+    group.addoption(
+        "--ssl-update-baselines",
+        dest="ssl_update_baselines",
+        action="store_true",
+        default=False,
+        help="Accept the numbers of the items that ran: write them to the baseline file, keep all others",
+    )
+    group.addoption(
+        "--ssl-gate",
+        dest="ssl_gate",
+        metavar="absolute|significant",
+        default=None,
+        choices=("absolute", "significant"),
+        help="Override the suite's gate mode",
+    )
+    group.addoption(
+        "--ssl-report-json",
+        dest="ssl_report_json",
+        metavar="PATH",
+        default=None,
+        help="Write the rank-comparison report as JSON",
+    )
+    group.addoption(
+        "--ssl-report-md",
+        dest="ssl_report_md",
+        metavar="PATH",
+        default=None,
+        help="Write the rank-comparison report as Markdown",
+    )
+    group.addoption(
+        "--ssl-trust-checkpoints",
+        dest="ssl_trust_checkpoints",
+        action="store_true",
+        default=False,
+        help="Allow checkpoints that need full unpickling (only for files you trust)",
+    )
+    group.addoption(
+        "--ssl-skip-corrupt",
+        dest="ssl_skip_corrupt",
+        action="store_true",
+        default=False,
+        help="Skip unreadable images and count them in the report instead of failing",
+    )
+    group.addoption(
+        "--ssl-batch-size",
+        dest="ssl_batch_size",
+        metavar="N",
+        type=int,
+        default=None,
+        help="Images per extraction batch (default 256)",
+    )
+    group.addoption(
+        "--ssl-workers",
+        dest="ssl_workers",
+        metavar="N",
+        type=int,
+        default=None,
+        help="DataLoader worker processes for decoding image files (default: CPU count, 0 for arrays)",
+    )
+    parser.addini("ssl_suite_dirs", "Folders searched for suite TOML files by name", type="paths", default=[])
+    parser.addini("ssl_data_root", "Default for --ssl-data-root", default="")
+    parser.addini("ssl_cache_dir", "Default for --ssl-cache-dir", default="")
+    parser.addini("ssl_baselines", "Default for --ssl-baselines", default="")
+    parser.addini("ssl_device", "Default for --ssl-device", default="")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's resolved configuration."""
+
+    suite_path: Path
+    run: RunSettings
+    baselines_path: Path
+    baselines_fallback: Path | None
+    update: bool
+    gate_mode: str | None
+    report_json: Path | None
+    report_md: Path | None
+    verbosity: int
+    accept_command: str
+    is_worker: bool
+
+
+def _value(config: pytest.Config, option: str, ini: str) -> Any:
+    value = config.getoption(option)
+    if value in (None, ""):
+        value = config.getini(ini) or None
+    return value
+
+
+def resolve_device(requested: str, worker_index: int | None = None) -> str:
+    """``auto`` -> CUDA when available (worker k of xdist gets GPU k mod count), else ``cpu``."""
+    if not _DEVICE.match(requested):
+        raise pytest.UsageError(f"--ssl-device={requested}: expected auto, cpu, cuda or cuda:N")
+    import torch
+
+    if requested == "auto":
+        if not torch.cuda.is_available():
+            return "cpu"
+        count = torch.cuda.device_count()
+        return f"cuda:{(worker_index or 0) % count}"
+    if requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise pytest.UsageError(f"--ssl-device={requested}: CUDA is not available on this machine; use cpu or auto")
+        index = int(requested.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise pytest.UsageError(
+                f"--ssl-device={requested}: only {torch.cuda.device_count()} CUDA device(s) visible"
+            )
+    return requested
+
+
+def _dataset_paths(values: list[str], cwd: Path) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise pytest.UsageError(
+                f"--ssl-dataset-path {value!r}: expected NAME=PATH, for example sketch=/data/sketch"
+            )
+        paths[name] = (cwd / Path(path).expanduser()).resolve()
+    return paths
+
+
+def _worker_index(config: pytest.Config) -> int | None:
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput:
+        return None
+    digits = re.sub(r"\D", "", str(workerinput.get("workerid", "")))
+    return int(digits) if digits else None
+
+
+def _accept_command(config: pytest.Config, suite_arg: str) -> str:
+    if os.environ.get("PYTEST_SSL_ACCEPT_COMMAND"):
+        return os.environ["PYTEST_SSL_ACCEPT_COMMAND"]
+    return f"pytest --ssl-suite={shlex.quote(suite_arg)} --ssl-update-baselines"
+
+
+def build_settings(config: pytest.Config) -> Settings:
+    """Resolve every flag and ini key into Settings.
+
+    Raises:
+        pytest.UsageError: a flag value is invalid or the suite cannot be found.
+    """
+    rootdir = Path(config.rootpath)
+    cwd = Path(config.invocation_params.dir)
+    suite_arg = str(config.getoption("ssl_suite"))
+    try:
+        suite_path = resolve_suite(suite_arg, [Path(p) for p in config.getini("ssl_suite_dirs")], cwd)
+    except SslLotteryError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+    def path_of(option: str, ini: str, default: Path | None) -> Path | None:
+        value = _value(config, option, ini)
+        return (cwd / Path(str(value)).expanduser()).resolve() if value else default
+
+    def flag_path(option: str) -> Path | None:
+        value = config.getoption(option)
+        return (cwd / Path(str(value)).expanduser()).resolve() if value else None
+
+    data_root = path_of("ssl_data_root", "ssl_data_root", None)
+    if data_root is not None and not data_root.is_dir():
+        raise pytest.UsageError(f"--ssl-data-root={data_root}: no such folder")
+    for flag, value in (
+        ("--ssl-batch-size", config.getoption("ssl_batch_size")),
+        ("--ssl-workers", config.getoption("ssl_workers")),
+    ):
+        if value is not None and value < (1 if flag == "--ssl-batch-size" else 0):
+            raise pytest.UsageError(f"{flag}={value}: expected a positive number")
+    baselines = path_of("ssl_baselines", "ssl_baselines", rootdir / "baselines")
+    assert baselines is not None
+    if baselines.suffix != ".json":
+        baselines = baselines / f"{suite_path.stem}.json"
+    fallback = bundled_baselines_dir() / f"{suite_path.stem}.json"
+    workers = config.getoption("ssl_workers")
+    run = RunSettings(
+        cache_dir=path_of("ssl_cache_dir", "ssl_cache_dir", rootdir / ".ssl_cache") or rootdir / ".ssl_cache",
+        data_root=data_root,
+        checkpoint_dir=flag_path("ssl_checkpoint_dir"),
+        dataset_paths=_dataset_paths(config.getoption("ssl_dataset_path"), cwd),
+        device=resolve_device(str(_value(config, "ssl_device", "ssl_device") or "auto"), _worker_index(config)),
+        batch_size=config.getoption("ssl_batch_size") or 256,
+        num_workers=workers if workers is not None else min(8, os.cpu_count() or 1),
+        trust_checkpoints=bool(config.getoption("ssl_trust_checkpoints")),
+        skip_corrupt=bool(config.getoption("ssl_skip_corrupt")),
+    )
+    return Settings(
+        suite_path=suite_path,
+        run=run,
+        baselines_path=baselines,
+        baselines_fallback=fallback if fallback.is_file() and fallback != baselines else None,
+        update=bool(config.getoption("ssl_update_baselines")),
+        gate_mode=config.getoption("ssl_gate"),
+        report_json=flag_path("ssl_report_json"),
+        report_md=flag_path("ssl_report_md"),
+        verbosity=config.get_verbosity(),
+        accept_command=_accept_command(config, suite_arg),
+        is_worker=hasattr(config, "workerinput"),
+    )

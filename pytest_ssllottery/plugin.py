@@ -1,0 +1,151 @@
+"""pytest hooks of pytest-ssllottery; each delegates in a few lines to the session or the finishing code.
+
+Active only with ``--ssl-suite``: plain ``pytest`` collects nothing extra. With the flag, a
+:class:`LotteryPlugin` instance is registered that owns the run's hooks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .errors import BaselineError, SslLotteryError
+from .keys import SESSION_KEY
+from .options import Settings, add_options, build_settings
+
+if TYPE_CHECKING:
+    from .session import LotterySession
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Declare the --ssl-* flags and ini keys (every process, at start-up)."""
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With -n and no --dist, keep each method's items on one worker (--dist loadgroup)."""
+    if (
+        config.getoption("ssl_suite")
+        and getattr(config.option, "numprocesses", None)
+        and getattr(config.option, "dist", None) == "no"
+    ):
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers; with --ssl-suite, read suite and baselines and register the run's plugin."""
+    config.addinivalue_line("markers", "ssl: an item of a pytest-ssllottery suite")
+    config.addinivalue_line("markers", "gpu: an item that should run on a CUDA device")
+    if not config.getoption("ssl_suite"):
+        return
+    settings = build_settings(config)
+    try:
+        lottery = _session(config, settings)
+    except SslLotteryError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for marker in lottery.suite.markers:
+        config.addinivalue_line("markers", f"{marker}: marker set by suite {lottery.suite.name}")
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args = []  # `pytest --ssl-suite=X` alone runs the suite, not the testpaths as well
+    config.stash[SESSION_KEY] = lottery
+    config.pluginmanager.register(LotteryPlugin(config, settings, lottery), "ssl-lottery-run")
+
+
+def _session(config: pytest.Config, settings: Settings) -> LotterySession:
+    from .session import LotterySession, SessionConfig
+    from .spec import load_suite
+
+    suite = load_suite(settings.suite_path)
+    if settings.gate_mode:
+        suite = suite.with_gate_mode(settings.gate_mode)
+    from .terminal_progress import TerminalProgress
+
+    progress = TerminalProgress(config) if TerminalProgress.wanted(config) else None
+    session_config = SessionConfig(
+        suite,
+        settings.run,
+        settings.baselines_path,
+        settings.baselines_fallback,
+        settings.update,
+        settings.accept_command,
+    )
+    return LotterySession(session_config, progress)
+
+
+class LotteryPlugin:
+    """The hooks of one ``--ssl-suite`` run; state lives here and in ``config.stash``."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, lottery: LotterySession) -> None:
+        self.config = config
+        self.settings = settings
+        self.lottery = lottery
+        self.reporting = not hasattr(config, "workerinput")
+        self.summary = ""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        """Add the suite to the session's collection."""
+        report = yield
+        if isinstance(collector, pytest.Session) and report.passed:
+            from .items import SuiteCollector
+
+            suite = self.lottery.suite
+            report.result.append(
+                SuiteCollector.from_parent(
+                    collector, name=suite.name, nodeid=suite.name, path=suite.path, lottery=self.lottery
+                )
+            )
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """In the reporting process, take the records out of the report (keeps JUnit XML small)."""
+        if not self.reporting:
+            return
+        from .session import CONTEXT_PROPERTY, RECORD_PROPERTY
+
+        kept: list[tuple[str, object]] = []
+        for name, value in report.user_properties:
+            if name in (RECORD_PROPERTY, CONTEXT_PROPERTY) and isinstance(value, dict):
+                self.lottery.receive(name, value)
+                if name == RECORD_PROPERTY and value.get("kind") == "cell":
+                    kept.append(("ssl_accuracy", f"{100.0 * value['correct'] / max(value['n'], 1):.4f}"))
+            else:
+                kept.append((name, value))
+        report.user_properties = kept
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Update baselines if asked; write JSON/Markdown reports (reporting process only)."""
+        if not self.reporting:
+            return
+        from .finish import FinishOptions, finish_run
+
+        settings = self.settings
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        writer = self.config.get_terminal_writer() if reporter is not None else None
+        options = FinishOptions(
+            update=settings.update,
+            report_json=settings.report_json,
+            report_md=settings.report_md,
+            width=writer.fullwidth if writer else 100,
+            color=bool(writer and writer.hasmarkup) and not os.environ.get("NO_COLOR"),
+            verbosity=settings.verbosity,
+        )
+        try:
+            self.summary = finish_run(self.lottery, options)
+        except (BaselineError, OSError) as exc:
+            self.summary = f"pytest-ssllottery: {exc}\n"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Print the rank-comparison report."""
+        if self.summary:
+            terminalreporter.write_sep("=", "ssl lottery")
+            terminalreporter.write(self.summary)

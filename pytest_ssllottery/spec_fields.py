@@ -1,0 +1,110 @@
+"""Typed reading of TOML tables with errors that name the file, the key, the expectation and the value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import SpecError
+
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+class Table:
+    """A TOML table with its file and dotted location, for precise error messages."""
+
+    def __init__(self, data: Mapping[str, Any], file: Path, where: str) -> None:
+        self.data = data
+        self.file = file
+        self.where = where
+
+    def key(self, name: str) -> str:
+        """Dotted name of a key in this table."""
+        return f"{self.where}.{name}" if self.where else name
+
+    def fail(self, name: str, expected: str, found: Any = _MISSING) -> SpecError:
+        """A SpecError for key ``name``."""
+        what = "it is missing" if found is _MISSING else f"found {found!r} ({type(found).__name__})"
+        return SpecError(f"{self.file}: key `{self.key(name)}`: expected {expected}, {what}")
+
+    def reject_unknown(self, allowed: Sequence[str]) -> None:
+        """Fail on keys this table does not define (catches typos)."""
+        for name in self.data:
+            if name not in allowed:
+                raise SpecError(
+                    f"{self.file}: unknown key `{self.key(name)}`; expected one of: {', '.join(sorted(allowed))}"
+                )
+
+    def string(self, name: str, default: Any = _MISSING, choices: Sequence[str] | None = None) -> Any:
+        """A string, optionally one of ``choices``."""
+        value = self._get(name, default)
+        if value is default and default is not _MISSING:
+            return value
+        expected = f"one of {', '.join(repr(c) for c in choices)}" if choices else "a string"
+        if not isinstance(value, str) or (choices is not None and value not in choices):
+            raise self.fail(name, expected, value)
+        return value
+
+    def number(self, name: str, default: Any = _MISSING, minimum: float | None = None) -> Any:
+        """An int or float (not a bool), optionally >= ``minimum``."""
+        value = self._get(name, default)
+        if value is default and default is not _MISSING:
+            return value
+        expected = "a number" + (f" >= {minimum}" if minimum is not None else "")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(name, expected, value)
+        if minimum is not None and value < minimum:
+            raise self.fail(name, expected, value)
+        return float(value)
+
+    def integer(self, name: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+        """An int (not a bool), optionally >= ``minimum``."""
+        value = self._get(name, default)
+        if value is default and default is not _MISSING:
+            return value
+        expected = "an integer" + (f" >= {minimum}" if minimum is not None else "")
+        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+            raise self.fail(name, expected, value)
+        return value
+
+    def boolean(self, name: str, default: Any = _MISSING) -> Any:
+        """A bool."""
+        value = self._get(name, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, bool):
+            raise self.fail(name, "true or false", value)
+        return value
+
+    def list_of(self, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+        """A list whose items are all of ``kind`` (bools never count as numbers)."""
+        value = self._get(name, default)
+        if value is default and default is not _MISSING:
+            return value
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, list) or not all(isinstance(v, kinds) and not isinstance(v, bool) for v in value):
+            raise self.fail(name, f"a list of {' or '.join(k.__name__ for k in kinds)}", value)
+        return value
+
+    def table(self, name: str, required: bool = False) -> Table:
+        """A sub-table (empty when absent and not required)."""
+        value = self._get(name, _MISSING if required else {})
+        if not isinstance(value, Mapping):
+            raise self.fail(name, "a table", value)
+        return Table(value, self.file, self.key(name))
+
+    def tables(self, name: str) -> list[Table]:
+        """An array of tables (``[[name]]``), at least one."""
+        value = self._get(name, _MISSING)
+        if not isinstance(value, list) or not value or not all(isinstance(v, Mapping) for v in value):
+            raise self.fail(name, f"one or more [[{name}]] tables", value)
+        return [Table(v, self.file, f"{self.key(name)}[{i}]") for i, v in enumerate(value)]
+
+    def _get(self, name: str, default: Any) -> Any:
+        if name in self.data:
+            return self.data[name]
+        if default is _MISSING:
+            raise self.fail(name, "a value")
+        return default
