@@ -291,6 +291,7 @@ def render_terminal(data: ReportInput, *, width: int, color: bool, verbosity: in
         if data.analysis.effective_robustness:
             console.print(robustness_table(data.analysis))
         for line in [
+            *undefined_correlations(data.analysis),
             *winner_lines(data.analysis),
             *lottery_lines(data.analysis),
             *gate_lines(data),
