@@ -35,6 +35,27 @@ class Architecture:
         return self.factory(self.default_classes if num_classes is None else num_classes)
 
 
+class BasicBlock(nn.Module):
+    """torchvision's ResNet BasicBlock (same parameter names), without importing torchvision."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """conv-bn-relu-conv-bn plus the (projected) identity, then relu."""
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        result: torch.Tensor = self.relu(out + identity)
+        return result
+
+
 class ShapesResNet(nn.Module):
     """Narrow ResNet for 32 px images: 3x3 stem, no max-pool, one BasicBlock per stage.
 
@@ -44,8 +65,6 @@ class ShapesResNet(nn.Module):
 
     def __init__(self, num_classes: int = 10, widths: tuple[int, ...] = SHAPES_WIDTHS) -> None:
         super().__init__()
-        from torchvision.models.resnet import BasicBlock
-
         self.conv1 = nn.Conv2d(3, widths[0], kernel_size=3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
