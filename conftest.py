@@ -14,13 +14,24 @@ TESTS = Path(__file__).parent / "tests"
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
+import _pytest.pytester  # noqa: E402
 import pytest  # noqa: E402
 
-# pytester's in-process runs restore sys.modules afterwards; modules with C extensions (numpy, torch)
-# cannot be imported twice in one process, so import everything the plugin loads up front.
-import pytest_ssllottery.finish  # noqa: E402, F401
-import pytest_ssllottery.items  # noqa: E402, F401
-import pytest_ssllottery.terminal_progress  # noqa: E402, F401
+# pytester's in-process runs restore sys.modules afterwards, dropping modules first imported during the run;
+# extension modules (numpy, torch and the submodules torch imports lazily) cannot be imported twice in one
+# process. Keep those across runs; the project's own modules are reloaded as usual.
+_KEEP = ("torch", "torchvision", "numpy", "scipy", "PIL", "timm", "rich", "filelock", "sympy", "functorch")
+
+
+class _KeepExtensionModules(_pytest.pytester.SysModulesSnapshot):
+    def __init__(self, preserve=None):  # type: ignore[no-untyped-def]
+        def keep(name: str) -> bool:
+            return name.split(".")[0] in _KEEP or bool(preserve and preserve(name))
+
+        super().__init__(preserve=keep)
+
+
+_pytest.pytester.SysModulesSnapshot = _KeepExtensionModules  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,20 @@ def read_checkpoint(path: Path, *, sha256: str | None = None, trust: bool = Fals
         raise CheckpointError(
             f"checkpoint {path} is not a readable PyTorch file ({_first_line(exc)}); download it again"
         ) from exc
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (AttributeError, ImportError, pickle.UnpicklingError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path} pickles code that is not importable here ({_first_line(exc)}), e.g. a function "
+            "from the training script's __main__ (VICReg's full checkpoint). Use the release's backbone-only file, "
+            "or re-save just the state dict from the training repository"
+        ) from exc
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    for line in lines:
-        if "Unsupported global" in line:
-            return line
+    text = str(exc)
+    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if refused:
+        return f"global {refused.group(1)}"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__

@@ -71,14 +71,14 @@ def unwrap(obj: Any) -> tuple[dict[str, torch.Tensor], str]:
                 break
             node = node[key]
             path.append(key)
-    while not _is_state_dict(node) and isinstance(node, Mapping):
-        for key in CONTAINER_KEYS:
-            if key in node and isinstance(node[key], Mapping):
-                node = node[key]
-                path.append(key)
-                break
-        else:
+    # Descend into a container even when the level above holds a few tensors too: MoCo v3 / SimSiam lincls
+    # files keep `best_acc1` (a tensor) next to `state_dict`. A real state dict never maps these keys to a table.
+    while isinstance(node, Mapping):
+        inner = next((k for k in CONTAINER_KEYS if isinstance(node.get(k), Mapping) and node[k]), None)
+        if inner is None:
             break
+        node = node[inner]
+        path.append(inner)
     if not _is_state_dict(node):
         found = sorted(obj)[:12] if isinstance(obj, Mapping) else type(obj).__name__
         raise CheckpointError(

@@ -24,6 +24,14 @@ class FinishOptions:
     verbosity: int = 0
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
     """Write baselines (only with ``update``) and reports; return the terminal text ("" if nothing ran)."""
     if not lottery.cells:
@@ -35,7 +43,7 @@ def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
         provenance = {m: lottery.engine.provenance(m, devices.get(m)) for m in sorted(methods)}
         if methods:
             lottery.update_baselines(provenance)
-            notes.append(f"Baselines written to {lottery.config.baselines_path} ({len(lottery.changes)} values).")
+            notes.append(f"Baselines written to {_shown(lottery.config.baselines_path)} ({len(lottery.changes)} values).")
         else:
             notes.append("No item computed a result; the baseline file was not touched.")
     data = lottery.report_input(notes)

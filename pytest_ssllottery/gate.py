@@ -29,6 +29,22 @@ from .stats import (
 )
 
 
+# Baselines store accuracies rounded to 4 decimals; differences below this are rounding, not change.
+ROUNDING = 1e-4
+
+
+def _expected_cell(baseline: Mapping[str, Any]) -> float:
+    """The baseline accuracy in percent: exact from its counts when they agree with the stored (rounded) value.
+
+    A hand-edited ``accuracy`` that no longer matches ``correct / n`` wins over the counts.
+    """
+    stored = float(baseline["accuracy"])
+    correct, n = baseline.get("correct"), baseline.get("n")
+    if isinstance(correct, int) and isinstance(n, int) and n > 0 and abs(100.0 * correct / n - stored) <= ROUNDING:
+        return 100.0 * correct / n
+    return stored
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """How far below its baseline a value may fall, in accuracy points, and why."""
@@ -114,10 +130,10 @@ def judge_cell(record: CellRecord, context: CellContext, update: bool = False) -
             f"{key}: no baseline in {context.source} (obtained {obtained:.2f}%, {record.correct}/{record.n}).\n"
             f"To record it: {context.accept}",
         )
-    expected = float(context.baseline["accuracy"])
+    expected = _expected_cell(context.baseline)
     tol = cell_tolerance(expected, record.n, context.gate)
     lines = _header(record, expected, tol, context.source)
-    if obtained > expected + tol.value:
+    if obtained > expected + tol.value + ROUNDING:
         return Verdict(
             key,
             "stale",
@@ -128,7 +144,7 @@ def judge_cell(record: CellRecord, context: CellContext, update: bool = False) -
         )
     drop = expected - obtained
     if context.gate.mode == "absolute":
-        if drop <= tol.value:
+        if drop <= tol.value + ROUNDING:
             return Verdict(key, "pass", obtained, expected, tol.value)
         return Verdict(key, "fail", obtained, expected, tol.value, _failure(key, drop, lines, context.accept))
     return _judge_significant(record, context, expected, drop, lines)
@@ -140,22 +156,24 @@ def _judge_significant(
     gate = context.gate
     assert context.baseline is not None
     pvalue, test = drop_pvalue(record, context.baseline)
-    decision = holm_decision_bounds(pvalue, max(1, context.family_size), gate.alpha)
-    if decision == "undetermined" and context.family_pvalues is not None:
-        family = dict(context.family_pvalues())
-        family[record.key] = pvalue
-        keys = sorted(family)
-        rejected = holm([family[k] for k in keys], gate.alpha).rejected
-        decision = "reject" if rejected[keys.index(record.key)] else "accept"
-    elif decision == "undetermined":  # no family available: Bonferroni, which Holm never rejects less than
-        decision = "reject" if pvalue <= gate.alpha / max(1, context.family_size) else "accept"
+    decision = "accept"
+    if drop > gate.margin + ROUNDING:  # only then can the cell fail; Holm needs the whole family only when undecided
+        decision = holm_decision_bounds(pvalue, max(1, context.family_size), gate.alpha)
+        if decision == "undetermined":
+            if context.family_pvalues is None:
+                raise ValueError("the significant gate needs the family's p-values to decide this cell")
+            family = dict(context.family_pvalues())
+            family[record.key] = pvalue
+            keys = sorted(family)
+            rejected = holm([family[k] for k in keys], gate.alpha).rejected
+            decision = "reject" if rejected[keys.index(record.key)] else "accept"
     lines = [
         *lines,
         f"  test       one-sided {test}: p = {pvalue:.3g}; "
         f"Holm over {context.family_size} cells at alpha {gate.alpha:g}",
     ]
     tolerance = gate.margin
-    if drop > gate.margin and decision == "reject":
+    if decision == "reject":
         return Verdict(
             record.key,
             "fail",
@@ -231,10 +249,10 @@ def judge_aggregate(
     drop = expected - obtained
     if gate.mode == "significant":
         significant = standard_error > 0 and norm.sf(drop / standard_error) <= gate.alpha
-        failed = drop > gate.margin and bool(significant)
+        failed = drop > gate.margin + ROUNDING and bool(significant)
     else:
-        failed = drop > tolerance
-    if obtained > expected + tolerance:
+        failed = drop > tolerance + ROUNDING
+    if obtained > expected + tolerance + ROUNDING:
         verdicts.append(
             Verdict(
                 f"{key}:{measure}",

@@ -88,6 +88,30 @@ def add_options(parser: pytest.Parser) -> None:
         help="Override the suite's gate mode",
     )
     group.addoption(
+        "--ssl-margin",
+        dest="ssl_margin",
+        metavar="POINTS",
+        type=float,
+        default=None,
+        help="Override the suite's gate margin (accuracy points)",
+    )
+    group.addoption(
+        "--ssl-sampling-factor",
+        dest="ssl_sampling_factor",
+        metavar="K",
+        type=float,
+        default=None,
+        help="Override the suite's multiple of the binomial standard error in the tolerance",
+    )
+    group.addoption(
+        "--ssl-alpha",
+        dest="ssl_alpha",
+        metavar="ALPHA",
+        type=float,
+        default=None,
+        help="Override the suite's significance level (significant gate, ties in the report)",
+    )
+    group.addoption(
         "--ssl-report-json",
         dest="ssl_report_json",
         metavar="PATH",
@@ -147,7 +171,7 @@ class Settings:
     baselines_path: Path
     baselines_fallback: Path | None
     update: bool
-    gate_mode: str | None
+    gate_overrides: dict[str, Any]
     report_json: Path | None
     report_md: Path | None
     verbosity: int
@@ -210,6 +234,25 @@ def _accept_command(config: pytest.Config, suite_arg: str) -> str:
     return f"pytest --ssl-suite={shlex.quote(suite_arg)} --ssl-update-baselines"
 
 
+def _gate_overrides(config: pytest.Config) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for option, key in (
+        ("ssl_gate", "mode"),
+        ("ssl_margin", "margin"),
+        ("ssl_sampling_factor", "sampling_factor"),
+        ("ssl_alpha", "alpha"),
+    ):
+        value = config.getoption(option)
+        if value is None:
+            continue
+        if key in ("margin", "sampling_factor") and value < 0:
+            raise pytest.UsageError(f"--ssl-{key.replace('_', '-')}={value}: expected a number >= 0")
+        if key == "alpha" and not 0 < value < 1:
+            raise pytest.UsageError(f"--ssl-alpha={value}: expected a number between 0 and 1")
+        overrides[key] = value
+    return overrides
+
+
 def build_settings(config: pytest.Config) -> Settings:
     """Resolve every flag and ini key into Settings.
 
@@ -264,7 +307,7 @@ def build_settings(config: pytest.Config) -> Settings:
         baselines_path=baselines,
         baselines_fallback=fallback if fallback.is_file() and fallback != baselines else None,
         update=bool(config.getoption("ssl_update_baselines")),
-        gate_mode=config.getoption("ssl_gate"),
+        gate_overrides=_gate_overrides(config),
         report_json=flag_path("ssl_report_json"),
         report_md=flag_path("ssl_report_md"),
         verbosity=config.get_verbosity(),

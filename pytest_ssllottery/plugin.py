@@ -61,8 +61,8 @@ def _session(config: pytest.Config, settings: Settings) -> LotterySession:
     from .spec import load_suite
 
     suite = load_suite(settings.suite_path)
-    if settings.gate_mode:
-        suite = suite.with_gate_mode(settings.gate_mode)
+    if settings.gate_overrides:
+        suite = suite.with_gate(**settings.gate_overrides)
     from .terminal_progress import TerminalProgress
 
     progress = TerminalProgress(config) if TerminalProgress.wanted(config) else None

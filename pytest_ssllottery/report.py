@@ -53,6 +53,11 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def _signed(delta: float) -> str:
+    """A signed difference in points; rounding noise shows as ±0.00, never -0.00."""
+    return "±0.00" if abs(delta) < 0.005 else f"{delta:+.2f}"
+
+
 def _arrow(change: float) -> str:
     if change > 0:
         return f"↑{change:g}"
@@ -71,7 +76,7 @@ def _cell_text(data: ReportInput, method: str, dataset: str) -> Text:
     baseline = data.baselines.get(key)
     if baseline is not None:
         delta = accuracy - baseline
-        text.append(f" {delta:+.2f}", style=_STATUS_STYLE.get(verdict.status if verdict else "pass") or "dim")
+        text.append(f" {_signed(delta)}", style=_STATUS_STYLE.get(verdict.status if verdict else "pass") or "dim")
     elif verdict is not None and verdict.status == "missing":
         text.append(" new", style="yellow")
     return text
@@ -153,7 +158,7 @@ def aggregate_table(data: ReportInput) -> Table:
             verdict = data.verdicts.get(f"{method}::aggregate:{measure}")
             if baseline is not None:
                 text.append(
-                    f" {scores[measure] - baseline:+.2f}",
+                    f" {_signed(scores[measure] - baseline)}",
                     style=_STATUS_STYLE.get(verdict.status if verdict else "pass") or "dim",
                 )
             row.extend([text, f"{analysis.aggregate_ranks.get(measure, {}).get(method, float('nan')):g}"])
@@ -259,7 +264,7 @@ def change_table(changes: Sequence[Change]) -> Table:
     for name in ("key", "measure", "old", "new", "delta"):
         table.add_column(name, justify="left" if name in ("key", "measure") else "right")
     for change in changes:
-        delta = "new" if change.old is None else f"{change.new - change.old:+.2f}"
+        delta = "new" if change.old is None else _signed(change.new - change.old)
         table.add_row(change.key, change.measure, _fmt(change.old), _fmt(change.new), delta)
     return table
 
@@ -281,7 +286,7 @@ def render_terminal(data: ReportInput, *, width: int, color: bool, verbosity: in
         console.print(accuracy_table(data))
         console.print(aggregate_table(data))
         for line in [*winner_lines(data.analysis), *lottery_lines(data.analysis)[:6], *gate_lines(data)]:
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=True)
     else:
         console.print(accuracy_table(data))
         console.print(rank_table(data.analysis, intervals=verbosity > 0))
@@ -297,7 +302,7 @@ def render_terminal(data: ReportInput, *, width: int, color: bool, verbosity: in
             *gate_lines(data),
             *data.notes,
         ]:
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=True)
     if data.changes:
         console.print(change_table(data.changes))
     return buffer.getvalue()
@@ -322,7 +327,7 @@ def render_markdown(data: ReportInput) -> str:
             verdict = data.verdicts.get(f"{method}::{dataset}")
             cell = _fmt(accuracy)
             if accuracy is not None and baseline is not None:
-                cell += f" ({accuracy - baseline:+.2f})"
+                cell += f" ({_signed(accuracy - baseline)})"
             if verdict is not None and verdict.status in ("fail", "stale", "missing"):
                 cell += {"fail": " ❌", "stale": " ⬆", "missing": " 🆕"}[verdict.status]
             row.append(cell)

@@ -190,9 +190,9 @@ class Suite:
         """Datasets that become items (everything but the train split)."""
         return tuple(d for d in self.datasets if d.role == "eval")
 
-    def with_gate_mode(self, mode: str) -> Suite:
-        """A copy with another gate mode (for the ``--ssl-gate`` flag)."""
-        return replace(self, gate=replace(self.gate, mode=mode))
+    def with_gate(self, **overrides: Any) -> Suite:
+        """A copy whose gate has some settings replaced (``--ssl-gate``, ``--ssl-margin``, ...)."""
+        return replace(self, gate=replace(self.gate, **overrides))
 
 
 def _preprocessing(table: Table, base: Preprocessing) -> Preprocessing:

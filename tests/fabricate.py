@@ -15,18 +15,22 @@ CLASSES = 3
 SIZE = 8
 
 
-def tiny_images(seed: int, count: int, noise: float, classes: int = CLASSES) -> tuple[np.ndarray, np.ndarray]:
+def tiny_images(
+    seed: int, count: int, noise: float, classes: tuple[int, ...] = tuple(range(CLASSES))
+) -> tuple[np.ndarray, np.ndarray]:
     """Images whose colour depends on the class, plus Gaussian noise (more noise = harder split)."""
     rng = np.random.default_rng(seed)
-    labels = np.arange(count) % classes
+    labels = np.asarray(classes)[np.arange(count) % len(classes)]
     palette = np.array([[220, 40, 40], [40, 200, 60], [50, 60, 220], [200, 200, 40], [200, 40, 200]], dtype=float)
     images = palette[labels][:, None, None, :] + rng.normal(0.0, noise, size=(count, SIZE, SIZE, 3))
     return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int64)
 
 
-def write_npz(path: Path, seed: int, count: int, noise: float, **extra: np.ndarray) -> Path:
+def write_npz(
+    path: Path, seed: int, count: int, noise: float, classes: tuple[int, ...] = tuple(range(CLASSES)), **extra: np.ndarray
+) -> Path:
     """An npz dataset for the ``npz`` loader."""
-    images, labels = tiny_images(seed, count, noise)
+    images, labels = tiny_images(seed, count, noise, classes)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, images=images, labels=labels, **extra)
     return path
@@ -84,10 +88,10 @@ def tiny_suite(
     """
     methods = methods or {"alpha": (1, "moco"), "beta": (2, "dino")}
     data = root / "data"
-    write_npz(data / "train.npz", 0, 60, 60.0)
-    write_npz(data / "val.npz", 1, 30, 60.0)
-    write_npz(data / "shifted.npz", 2, 30, 110.0)
-    write_npz(data / "subset.npz", 3, 30, 90.0)
+    write_npz(data / "train.npz", 0, 90, 70.0)
+    write_npz(data / "val.npz", 1, 60, 190.0)
+    write_npz(data / "shifted.npz", 2, 60, 230.0)
+    write_npz(data / "subset.npz", 3, 40, 200.0, classes=(0, 2))
     for method, (seed, layout) in methods.items():
         save_layout(data / "checkpoints" / f"{method}.pth", backbone_state(seed), layout)
     method_toml = "\n".join(

@@ -47,7 +47,7 @@ def load_dataset(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
 
 
 def _import_builtin_loaders() -> None:
-    from . import arrays_loader, shapes_loader  # noqa: F401
+    from . import arrays_loader, imagenet_folders, imagenet_real, imagenet_v2, imagenet_val, shapes_loader  # noqa: F401
 
 
 __all__ = [
