@@ -43,7 +43,8 @@ def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
         provenance = {m: lottery.engine.provenance(m, devices.get(m)) for m in sorted(methods)}
         if methods:
             lottery.update_baselines(provenance)
-            notes.append(f"Baselines written to {_shown(lottery.config.baselines_path)} ({len(lottery.changes)} values).")
+            written = _shown(lottery.config.baselines_path)
+            notes.append(f"Baselines written to {written} ({len(lottery.changes)} values).")
         else:
             notes.append("No item computed a result; the baseline file was not touched.")
     data = lottery.report_input(notes)

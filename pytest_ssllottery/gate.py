@@ -28,7 +28,6 @@ from .stats import (
     unpack_bits,
 )
 
-
 # Baselines store accuracies rounded to 4 decimals; differences below this are rounding, not change.
 ROUNDING = 1e-4
 

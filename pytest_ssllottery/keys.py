@@ -7,6 +7,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    pass
+    from .session import LotterySession
 
-SESSION_KEY = pytest.StashKey["LotterySession"]()
+SESSION_KEY: pytest.StashKey[LotterySession] = pytest.StashKey()

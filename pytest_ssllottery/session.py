@@ -18,10 +18,11 @@ import numpy as np
 from .analysis import Analysis, ResultTable, TableCell, analyse
 from .baselines import BaselineFile, Change
 from .gate import CellContext, drop_pvalue, judge_aggregate, judge_cell
-from .pipeline import Engine, RunSettings
+from .pipeline import Engine
 from .progress import Progress
 from .report import ReportInput
 from .results import AggregateRecord, CellRecord, Record, Verdict, record_from_dict
+from .runconfig import RunSettings
 from .spec import Suite
 from .stats import geometric_mean_standard_error, weighted_average_standard_error
 

@@ -27,7 +27,12 @@ def tiny_images(
 
 
 def write_npz(
-    path: Path, seed: int, count: int, noise: float, classes: tuple[int, ...] = tuple(range(CLASSES)), **extra: np.ndarray
+    path: Path,
+    seed: int,
+    count: int,
+    noise: float,
+    classes: tuple[int, ...] = tuple(range(CLASSES)),
+    **extra: np.ndarray,
 ) -> Path:
     """An npz dataset for the ``npz`` loader."""
     images, labels = tiny_images(seed, count, noise, classes)

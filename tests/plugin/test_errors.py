@@ -42,7 +42,8 @@ def test_suite_found_by_name_in_ini_folder(pytester: pytest.Pytester, tiny: Path
         (("margin = 1.0", "margn = 1.0"), "*tiny.toml: unknown key `gate.margn`; expected one of: *margin*"),
         (
             ('reference = "val"', 'reference = "vall"'),
-            "*key `suite.reference`: expected the name of one of the ??datasets?? (train, val, shifted, subset), found 'vall'*",
+            "*key `suite.reference`: expected the name of one of the ??datasets?? (train, val, shifted, subset), "
+            "found 'vall'*",
         ),
         (
             ('contract = "subset"', 'contract = "partial"'),
@@ -107,7 +108,6 @@ def test_untrusted_pickle_needs_the_trust_flag(run_tiny, tiny: Path) -> None:
     import fractions
 
     import torch
-
     from fabricate import backbone_state
 
     state = {k: v for k, v in backbone_state(5).items() if not k.startswith("fc.")}
@@ -117,7 +117,8 @@ def test_untrusted_pickle_needs_the_trust_flag(run_tiny, tiny: Path) -> None:
     refused = run_tiny("-k", "beta and val")
     refused.stdout.fnmatch_lines(
         [
-            "*CheckpointError: checkpoint *beta.pth pickles objects that weights_only loading refuses (global fractions.Fraction)*--ssl-trust-checkpoints*"
+            "*CheckpointError: checkpoint *beta.pth pickles objects that weights_only loading refuses "
+            "(global fractions.Fraction)*--ssl-trust-checkpoints*"
         ]
     )
     trusted = run_tiny("-k", "beta and val", "--ssl-trust-checkpoints", "--ssl-update-baselines")

@@ -79,7 +79,8 @@ def test_workers_share_the_cache_and_compute_each_entry_once(pytester: pytest.Py
     result.assert_outcomes(passed=13)
     features = list((pytester.path / ".ssl_cache" / "features").rglob("*.npz"))
     probes = list((pytester.path / ".ssl_cache" / "probes").rglob("*.npz"))
-    assert len(features) == 3 * 4 and len(probes) == 3
+    assert len(features) == 3 * 4
+    assert len(probes) == 3
     leftovers = [p for p in (pytester.path / ".ssl_cache").rglob("*") if p.name.endswith(".tmp") or ".npz." in p.name]
     assert not leftovers
     rerun = _run(pytester, suite, "-n", "2")
