@@ -339,9 +339,17 @@ def _number(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 6)
 
 
-def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
-    """JSON-safe form of the analysis (used by the JSON report)."""
+def analysis_to_dict(analysis: Analysis, max_pairs: int | None = 1000) -> dict[str, Any]:
+    """JSON-safe form of the analysis (used by the JSON report).
+
+    Args:
+        analysis: The analysis.
+        max_pairs: Keep only this many lottery pairs, those with the largest reference gap (None = all);
+            ``lottery_counts`` always has the totals.
+    """
     table = analysis.table
+    pairs = sorted(analysis.lottery, key=lambda p: (-p.reference_difference, p.measure, p.better_on_reference))
+    pairs = pairs if max_pairs is None else pairs[:max_pairs]
 
     def corr(c: Correlation) -> dict[str, Any]:
         return {
@@ -377,8 +385,9 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
                 "tie_on_reference": p.tie_on_reference,
                 "pvalue": _number(p.pvalue) if p.pvalue is not None else None,
             }
-            for p in analysis.lottery
+            for p in pairs
         ],
+        "lottery_counts": {m: sum(p.measure == m for p in analysis.lottery) for m in MEASURES},
         "winners": analysis.winners,
         "winners_disagree": analysis.winners_disagree,
         "flip_rates": {

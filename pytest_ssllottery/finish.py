@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cache import atomic_write_bytes
@@ -19,6 +19,7 @@ class FinishOptions:
     update: bool = False
     report_json: Path | None = None
     report_md: Path | None = None
+    plots: Path | None = None
     width: int = 100
     color: bool = False
     verbosity: int = 0
@@ -55,6 +56,11 @@ def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
     markdown = render_markdown(data)
     if options.report_md is not None:
         atomic_write_bytes(options.report_md, markdown.encode())
+    if options.plots is not None:
+        from .plots import write_plots
+
+        written = write_plots(data.analysis, options.plots)
+        data = replace(data, notes=[*data.notes, f"Wrote {len(written)} figures to {_shown(options.plots)}."])
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as stream:

@@ -126,6 +126,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="Write the rank-comparison report as Markdown",
     )
     group.addoption(
+        "--ssl-plots",
+        dest="ssl_plots",
+        metavar="DIR",
+        default=None,
+        help="Write PNG figures of the report (val vs variant scatters, rank bump chart; needs matplotlib)",
+    )
+    group.addoption(
         "--ssl-trust-checkpoints",
         dest="ssl_trust_checkpoints",
         action="store_true",
@@ -174,6 +181,7 @@ class Settings:
     gate_overrides: dict[str, Any]
     report_json: Path | None
     report_md: Path | None
+    plots: Path | None
     verbosity: int
     accept_command: str
     is_worker: bool
@@ -310,6 +318,7 @@ def build_settings(config: pytest.Config) -> Settings:
         gate_overrides=_gate_overrides(config),
         report_json=flag_path("ssl_report_json"),
         report_md=flag_path("ssl_report_md"),
+        plots=flag_path("ssl_plots"),
         verbosity=config.get_verbosity(),
         accept_command=_accept_command(config, suite_arg),
         is_worker=hasattr(config, "workerinput"),

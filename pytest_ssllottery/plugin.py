@@ -134,6 +134,7 @@ class LotteryPlugin:
             update=settings.update,
             report_json=settings.report_json,
             report_md=settings.report_md,
+            plots=settings.plots,
             width=writer.fullwidth if writer else 100,
             color=bool(writer and writer.hasmarkup) and not os.environ.get("NO_COLOR"),
             verbosity=settings.verbosity,

@@ -45,6 +45,14 @@ class ReportInput:
     gate_mode: str = "absolute"
     alpha: float = 0.05
     family_size: int = 0
+    max_rows: int | None = None
+    max_pairs: int = 30
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods shown in the tables (the first ``max_rows`` in table order)."""
+        methods = self.analysis.table.methods
+        return methods if self.max_rows is None else methods[: self.max_rows]
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -85,14 +93,15 @@ def _cell_text(data: ReportInput, method: str, dataset: str) -> Text:
 def accuracy_table(data: ReportInput) -> Table:
     """Method x dataset accuracies with coloured deltas against the baselines."""
     table_data = data.analysis.table
-    table = Table(title="Top-1 accuracy (%) and change vs baseline", title_justify="left")
+    title = "Top-1 accuracy (%) and change vs baseline" if data.baselines or data.verdicts else "Top-1 accuracy (%)"
+    table = Table(title=title, title_justify="left")
     table.add_column("method")
     if table_data.reported:
         table.add_column("reported", justify="right", style="dim")
     for dataset in table_data.datasets:
         label = f"{dataset} (ref)" if dataset == table_data.reference else dataset
         table.add_column(label, justify="right")
-    for method in table_data.methods:
+    for method in data.methods:
         row: list[Text | str] = [method]
         if table_data.reported:
             row.append(_fmt(table_data.reported.get(method), 1))
@@ -107,7 +116,7 @@ def undefined_correlations(analysis: Analysis) -> list[str]:
     return [f"Correlation undefined: {reason}" for reason in reasons]
 
 
-def rank_table(analysis: Analysis, intervals: bool = False) -> Table:
+def rank_table(analysis: Analysis, methods: Sequence[str], intervals: bool = False) -> Table:
     """Each method's rank per dataset with its change against its reference rank (and bootstrap intervals)."""
     reference = analysis.table.reference
     table = Table(title=f"Rank per dataset (1 = best; arrow = change vs {reference})", title_justify="left")
@@ -116,7 +125,7 @@ def rank_table(analysis: Analysis, intervals: bool = False) -> Table:
         table.add_column(dataset, justify="right")
     for measure in MEASURES:
         table.add_column(_MEASURE_LABEL[measure], justify="right")
-    for method in analysis.table.methods:
+    for method in methods:
         row = [method]
         for dataset in analysis.table.datasets:
             rank = analysis.ranks.get(dataset, {}).get(method)
@@ -144,7 +153,7 @@ def aggregate_table(data: ReportInput) -> Table:
     for measure in MEASURES:
         table.add_column(_MEASURE_LABEL[measure], justify="right")
         table.add_column("rank", justify="right")
-    for method in analysis.table.methods:
+    for method in data.methods:
         scores = analysis.aggregates.get(method)
         if scores is None:
             continue
@@ -191,13 +200,19 @@ def correlation_table(analysis: Analysis) -> Table:
     return table
 
 
-def lottery_lines(analysis: Analysis) -> list[str]:
-    """The pairs whose reference order flips on an aggregate."""
+def lottery_lines(analysis: Analysis, limit: int | None = None) -> list[str]:
+    """The pairs whose reference order flips on an aggregate (the ``limit`` largest reference gaps)."""
     reference = analysis.table.reference
     if not analysis.lottery:
         return [f"No lottery: every pair keeps its {reference} order on both aggregates."]
-    lines = [f"Lottery: pairs whose {reference} order flips on an aggregate"]
-    for pair in analysis.lottery:
+    counts = ", ".join(f"{sum(p.measure == m for p in analysis.lottery)} on the {_MEASURE_LABEL[m]}" for m in MEASURES)
+    ties = sum(bool(p.tie_on_reference) for p in analysis.lottery)
+    lines = [f"Lottery: pairs whose {reference} order flips on an aggregate ({counts}; {ties} are ties on {reference})"]
+    pairs = sorted(analysis.lottery, key=lambda p: -p.reference_difference)
+    shown = pairs if limit is None else pairs[:limit]
+    if len(shown) < len(pairs):
+        lines[0] += f"; the {len(shown)} with the largest {reference} gap:"
+    for pair in shown:
         tie = ""
         if pair.tie_on_reference:
             tie = f"  (tie on {reference}: McNemar p={pair.pvalue:.2g})"
@@ -220,7 +235,7 @@ def winner_lines(analysis: Analysis) -> list[str]:
     return [f"Winners: {picks}{flag}"]
 
 
-def robustness_table(analysis: Analysis) -> Table:
+def robustness_table(analysis: Analysis, methods: Sequence[str]) -> Table:
     """Effective robustness: accuracy above the logit-linear fit on the reference, in points."""
     table = Table(
         title=f"Effective robustness (points above the logit fit on {analysis.table.reference})",
@@ -231,13 +246,15 @@ def robustness_table(analysis: Analysis) -> Table:
     for dataset in datasets:
         fit = analysis.robustness_fits[dataset]
         table.add_column(f"{dataset} (r²={_fmt(fit.r_squared)})", justify="right")
-    for method in analysis.table.methods:
+    for method in methods:
         table.add_row(method, *[f"{analysis.effective_robustness[d].get(method, float('nan')):+.2f}" for d in datasets])
     return table
 
 
 def gate_lines(data: ReportInput) -> list[str]:
-    """Counts of verdicts, the failures, stale baselines and missing baselines."""
+    """Counts of verdicts, the failures, stale baselines and missing baselines (nothing when nothing was gated)."""
+    if not data.verdicts:
+        return []
     by_status: dict[str, list[Verdict]] = {}
     for verdict in data.verdicts.values():
         by_status.setdefault(verdict.status, []).append(verdict)
@@ -282,23 +299,26 @@ def render_terminal(data: ReportInput, *, width: int, color: bool, verbosity: in
         soft_wrap=False,
     )
     console.print(f"[bold]{data.title}[/bold]" if color else data.title)
+    if len(data.methods) < len(data.analysis.table.methods):
+        shown, total = len(data.methods), len(data.analysis.table.methods)
+        console.print(f"(tables show the first {shown} of {total} methods; the JSON report has all)", markup=False)
     if verbosity < 0:
         console.print(accuracy_table(data))
         console.print(aggregate_table(data))
-        for line in [*winner_lines(data.analysis), *lottery_lines(data.analysis)[:6], *gate_lines(data)]:
+        for line in [*winner_lines(data.analysis), *lottery_lines(data.analysis, 5), *gate_lines(data)]:
             console.print(line, markup=False, soft_wrap=True)
     else:
         console.print(accuracy_table(data))
-        console.print(rank_table(data.analysis, intervals=verbosity > 0))
+        console.print(rank_table(data.analysis, data.methods, intervals=verbosity > 0))
         console.print(aggregate_table(data))
         if data.analysis.correlations:
             console.print(correlation_table(data.analysis))
         if data.analysis.effective_robustness:
-            console.print(robustness_table(data.analysis))
+            console.print(robustness_table(data.analysis, data.methods))
         for line in [
             *undefined_correlations(data.analysis),
             *winner_lines(data.analysis),
-            *lottery_lines(data.analysis),
+            *lottery_lines(data.analysis, data.max_pairs),
             *gate_lines(data),
             *data.notes,
         ]:
@@ -318,8 +338,13 @@ def render_markdown(data: ReportInput) -> str:
     """The report as GitHub-flavoured Markdown (for files and the CI job summary)."""
     analysis, table = data.analysis, data.analysis.table
     lines = [f"## {data.title}", ""]
+    if len(data.methods) < len(table.methods):
+        lines += [
+            f"Showing the first {len(data.methods)} of {len(table.methods)} methods; the JSON report has all.",
+            "",
+        ]
     rows = []
-    for method in table.methods:
+    for method in data.methods:
         row = [method] + ([_fmt(table.reported.get(method), 1)] if table.reported else [])
         for dataset in table.datasets:
             accuracy = table.accuracy(method, dataset)
@@ -339,7 +364,7 @@ def render_markdown(data: ReportInput) -> str:
     )
     lines += ["### Top-1 accuracy (%), change vs baseline", "", *_md_table(header, rows), ""]
     rank_rows = []
-    for method in table.methods:
+    for method in data.methods:
         row = [method]
         for dataset in table.datasets:
             rank = analysis.ranks.get(dataset, {}).get(method)
@@ -376,7 +401,7 @@ def render_markdown(data: ReportInput) -> str:
             "",
         ]
     lines += [*(f"{line}  " for line in winner_lines(analysis)), ""]
-    lines += [*(f"{line}  " for line in lottery_lines(analysis)), ""]
+    lines += [*(f"{line}  " for line in lottery_lines(analysis, data.max_pairs)), ""]
     lines += [*(f"{line}  " for line in gate_lines(data)), ""]
     if data.changes:
         lines += [

@@ -1,0 +1,133 @@
+"""``ssllottery`` / ``python -m pytest_ssllottery``: the same analysis and report without pytest.
+
+- ``analyze TABLE``: rank-comparison report of a results table nobody ran here (CSV, JSON, or a folder of
+  timm ``results-*.csv`` files).
+- ``run --suite NAME``: compute every cell of a suite (features, probe, evaluation) and print the report,
+  without gating; the accuracy matrix of the shapes zoo is ``ssllottery run --suite shapes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .analysis import Analysis, analyse
+from .cache import atomic_write_bytes
+from .errors import SslLotteryError
+from .report import ReportInput, render_json, render_markdown, render_terminal
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", dest="json_path", type=Path, help="Write the report as JSON")
+    parser.add_argument("--md", dest="md_path", type=Path, help="Write the report as Markdown")
+    parser.add_argument("--plots", type=Path, metavar="DIR", help="Write PNG figures (needs the [plots] extra)")
+    parser.add_argument("--top", type=int, default=None, metavar="N", help="Show only the first N methods in tables")
+    parser.add_argument("--color", choices=("auto", "yes", "no"), default="auto", help="Colour the terminal report")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="Shorter report")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssllottery", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    analyze = commands.add_parser("analyze", help="Analyse a results table (CSV, JSON, or timm results folder)")
+    analyze.add_argument("table", type=Path, help="CSV or JSON file, or a folder of timm results-*.csv files")
+    analyze.add_argument("--reference", help="Reference dataset (default: the table's, e.g. val)")
+    analyze.add_argument("--aggregate", help="Comma-separated datasets of the unified scores (default: all)")
+    analyze.add_argument("--weights", choices=("images", "equal"), default="images", help="Weighted-average weights")
+    analyze.add_argument(
+        "--close-within",
+        type=float,
+        default=1.0,
+        metavar="POINTS",
+        help="Pairs this close on the reference count as close for flip rates (default 1)",
+    )
+    analyze.add_argument("--alpha", type=float, default=0.05, help="Significance level for ties (default 0.05)")
+    _common(analyze)
+    run = commands.add_parser("run", help="Compute every cell of a suite and print the report (no gating)")
+    run.add_argument("--suite", required=True, help="Bundled suite name or path to a suite TOML file")
+    run.add_argument("--data-root", type=Path, help="Folder holding the suite's datasets")
+    run.add_argument("--checkpoint-dir", type=Path, help="Folder for relative checkpoint paths")
+    run.add_argument(
+        "--cache-dir", type=Path, default=Path(".ssl_cache"), help="Feature/probe cache (default .ssl_cache)"
+    )
+    run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    run.add_argument("--trust-checkpoints", action="store_true", help="Allow checkpoints needing full unpickling")
+    _common(run)
+    return parser
+
+
+def _color(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "yes"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _emit(data: ReportInput, args: argparse.Namespace) -> None:
+    width = shutil.get_terminal_size((120, 40)).columns
+    verbosity = -int(args.quiet)
+    sys.stdout.write(render_terminal(data, width=width, color=_color(args.color), verbosity=verbosity))
+    if args.json_path:
+        atomic_write_bytes(args.json_path, (json.dumps(render_json(data), indent=2, sort_keys=True) + "\n").encode())
+    if args.md_path:
+        atomic_write_bytes(args.md_path, render_markdown(data).encode())
+    if args.plots:
+        from .plots import write_plots
+
+        for path in write_plots(data.analysis, args.plots):
+            sys.stdout.write(f"wrote {path}\n")
+
+
+def _analyze(args: argparse.Namespace) -> ReportInput:
+    from .tables import read_table
+
+    loaded = read_table(args.table)
+    aggregate = tuple(a.strip() for a in args.aggregate.split(",")) if args.aggregate else None
+    table = loaded.to_result_table(args.reference, aggregate, args.weights)
+    analysis: Analysis = analyse(table, alpha=args.alpha, close_within=args.close_within)
+    title = f"SSL lottery analysis of {args.table}: {len(table.methods)} methods, reference {table.reference}"
+    notes = [f"warning: {w}" for w in loaded.warnings[:20]]
+    if len(loaded.warnings) > 20:
+        notes.append(f"... and {len(loaded.warnings) - 20} more warnings")
+    return ReportInput(
+        title, analysis, notes=notes, max_rows=args.top if args.top else (25 if len(table.methods) > 40 else None)
+    )
+
+
+def _run(args: argparse.Namespace) -> ReportInput:
+    from .resources import resolve_suite
+    from .runconfig import RunSettings
+    from .session import LotterySession, SessionConfig
+    from .spec import load_suite
+
+    suite = load_suite(resolve_suite(args.suite, cwd=Path.cwd()))
+    settings = RunSettings(
+        cache_dir=args.cache_dir,
+        data_root=args.data_root,
+        checkpoint_dir=args.checkpoint_dir,
+        device=args.device,
+        num_workers=min(8, os.cpu_count() or 1),
+        trust_checkpoints=args.trust_checkpoints,
+    )
+    session = LotterySession(SessionConfig(suite, settings, Path(os.devnull) / "none.json"))
+    analysis, _ = session.run_ranking()
+    for method in suite.methods:
+        session.aggregates[method.name] = session.engine.aggregate(method.name)
+    title = f"SSL lottery run of suite {suite.name} (no baselines, no gate), reference {suite.reference}"
+    return ReportInput(title, analysis, max_rows=args.top)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (2 for bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        data = _analyze(args) if args.command == "analyze" else _run(args)
+        _emit(data, args)
+    except SslLotteryError as exc:
+        sys.stderr.write(f"ssllottery: error: {exc}\n")
+        return 2
+    return 0
