@@ -44,8 +44,8 @@ def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
         provenance = {m: lottery.engine.provenance(m, devices.get(m)) for m in sorted(methods)}
         if methods:
             lottery.update_baselines(provenance)
-            written = _shown(lottery.config.baselines_path)
-            notes.append(f"Baselines written to {written} ({len(lottery.changes)} values).")
+            target = _shown(lottery.config.baselines_path)
+            notes.append(f"Baselines written to {target} ({len(lottery.changes)} values).")
         else:
             notes.append("No item computed a result; the baseline file was not touched.")
     data = lottery.report_input(notes)
@@ -59,8 +59,8 @@ def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
     if options.plots is not None:
         from .plots import write_plots
 
-        written = write_plots(data.analysis, options.plots)
-        data = replace(data, notes=[*data.notes, f"Wrote {len(written)} figures to {_shown(options.plots)}."])
+        figures = write_plots(data.analysis, options.plots)
+        data = replace(data, notes=[*data.notes, f"Wrote {len(figures)} figures to {_shown(options.plots)}."])
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as stream:

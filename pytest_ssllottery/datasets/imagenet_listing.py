@@ -45,14 +45,17 @@ def scan(path: Path) -> Entries:
     """Sub-folders and files of ``path`` (hidden ones skipped), without stat calls."""
     dirs: list[str] = []
     files: list[str] = []
-    with os.scandir(path) as iterator:
-        for entry in iterator:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir():
-                dirs.append(entry.name)
-            elif entry.is_file():
-                files.append(entry.name)
+    try:
+        with os.scandir(path) as iterator:
+            for entry in iterator:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    dirs.append(entry.name)
+                elif entry.is_file():
+                    files.append(entry.name)
+    except OSError as exc:
+        raise DatasetError(f"cannot read the folder {path} ({exc.strerror})") from exc
     return Entries(path, tuple(sorted(dirs)), tuple(sorted(files)))
 
 
@@ -83,12 +86,14 @@ def open_root(spec: DatasetSpec, context: LoadContext, path: Path, expected: str
     """
     if path.is_dir():
         return scan(path)
-    parent = path.parent
-    nearby = ""
-    if parent.is_dir():
-        nearby = f" Its parent {parent} holds: {preview(scan(parent).names, 8)}."
+    if path.exists():
+        found = f"{path} is a file, not a folder ({origin(spec, context)}); extract the archive first."
+    else:
+        found = f"no folder at {path} ({origin(spec, context)})."
+        if path.parent.is_dir():
+            found += f" Its parent {path.parent} holds: {preview(scan(path.parent).names, 8)}."
     raise DatasetError(
-        f"dataset {spec.name!r}: no folder at {path} ({origin(spec, context)}).{nearby} Expected {expected}. "
+        f"dataset {spec.name!r}: {found} Expected {expected}. "
         f"Download it (see docs/imagenet.md), or point at it with --ssl-dataset-path {spec.name}=/path/to/folder"
     )
 
@@ -106,7 +111,7 @@ def layout_error(spec: DatasetSpec, entries: Entries, expected: str, problem: st
         inner = entries.path / entries.dirs[0]
         try:
             inner_dirs = scan(inner).dirs
-        except OSError:
+        except DatasetError:
             inner_dirs = ()
         if inner_dirs:
             hints.append(f"it holds a single folder {entries.dirs[0]!r}; maybe the dataset is at {inner}")
@@ -149,8 +154,13 @@ def list_folders(root: Path, folders: Sequence[str]) -> tuple[list[str], list[in
     base = os.fspath(root) + os.sep
 
     def one(folder: str) -> list[str]:
-        with os.scandir(base + folder) as iterator:
-            names = sorted(e.name for e in iterator if not e.name.startswith(".") and is_image(e.name) and e.is_file())
+        try:
+            with os.scandir(base + folder) as iterator:
+                names = sorted(
+                    e.name for e in iterator if not e.name.startswith(".") and is_image(e.name) and e.is_file()
+                )
+        except OSError as exc:
+            raise DatasetError(f"cannot read the folder {base + folder} ({exc.strerror})") from exc
         return [f"{folder}/{name}" for name in names]
 
     with ThreadPoolExecutor(max_workers=_workers(len(folders))) as pool:

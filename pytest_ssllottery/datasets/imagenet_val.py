@@ -27,7 +27,7 @@ from .base import EvalDataset, LoadContext
 from .imagenet_classes import imagenet_wnids, index_of, is_wnid
 from .imagenet_devkit import DEVKIT_NAMES, SOLUTION_NAMES, read_devkit, read_ground_truth, val_number
 from .imagenet_folders import wnid_folders
-from .imagenet_listing import file_source, layout_error, list_folders, open_root, preview
+from .imagenet_listing import file_source, is_image, layout_error, list_folders, open_root, preview
 from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
 from .sources import FileSource
 
@@ -70,7 +70,7 @@ def list_val(spec: DatasetSpec, context: LoadContext, options: DatasetOptions, n
     """
     root = context.location(spec.name, spec.location)
     entries = open_root(spec, context, root, LAYOUT)
-    flat = [f for f in entries.files if val_number(f) is not None]
+    flat = [f for f in entries.files if val_number(f) is not None and is_image(f)]
     wnid_dirs = [d for d in entries.dirs if is_wnid(d)]
     if flat and wnid_dirs:
         raise layout_error(
