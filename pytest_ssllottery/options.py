@@ -45,6 +45,22 @@ def add_options(parser: pytest.Parser) -> None:
         help="Location of one dataset, overriding its place under --ssl-data-root (repeatable)",
     )
     group.addoption(
+        "--ssl-dataset-option",
+        dest="ssl_dataset_option",
+        metavar="NAME.KEY=VALUE",
+        action="append",
+        default=[],
+        help="Set a loader option of one dataset, e.g. v2.variant=threshold-0.7 or val.expected_count=0 (repeatable)",
+    )
+    group.addoption(
+        "--ssl-probe",
+        dest="ssl_probe",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="Override a probe setting for every method, e.g. train_per_class=50 for a fast tier (repeatable)",
+    )
+    group.addoption(
         "--ssl-checkpoint-dir",
         dest="ssl_checkpoint_dir",
         metavar="DIR",
@@ -179,6 +195,8 @@ class Settings:
     baselines_fallback: Path | None
     update: bool
     gate_overrides: dict[str, Any]
+    dataset_options: dict[str, dict[str, Any]]
+    probe_overrides: dict[str, Any]
     report_json: Path | None
     report_md: Path | None
     plots: Path | None
@@ -240,6 +258,38 @@ def _accept_command(config: pytest.Config, suite_arg: str) -> str:
     if os.environ.get("PYTEST_SSL_ACCEPT_COMMAND"):
         return os.environ["PYTEST_SSL_ACCEPT_COMMAND"]
     return f"pytest --ssl-suite={shlex.quote(suite_arg)} --ssl-update-baselines"
+
+
+def _scalar(text: str) -> Any:
+    """A TOML scalar (integer, float, true/false, quoted string) or else the bare text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _assignments(flag: str, values: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key:
+            raise pytest.UsageError(f"{flag} {value!r}: expected KEY=VALUE")
+        result[key.strip()] = _scalar(raw.strip())
+    return result
+
+
+def _dataset_options(values: list[str]) -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {}
+    for key, value in _assignments("--ssl-dataset-option", values).items():
+        name, dot, option = key.partition(".")
+        if not dot or not name or not option:
+            raise pytest.UsageError(
+                f"--ssl-dataset-option {key}=...: expected NAME.KEY=VALUE, e.g. v2.variant=top-images"
+            )
+        options.setdefault(name, {})[option] = value
+    return options
 
 
 def _gate_overrides(config: pytest.Config) -> dict[str, Any]:
@@ -316,6 +366,8 @@ def build_settings(config: pytest.Config) -> Settings:
         baselines_fallback=fallback if fallback.is_file() and fallback != baselines else None,
         update=bool(config.getoption("ssl_update_baselines")),
         gate_overrides=_gate_overrides(config),
+        dataset_options=_dataset_options(config.getoption("ssl_dataset_option")),
+        probe_overrides=_assignments("--ssl-probe", config.getoption("ssl_probe")),
         report_json=flag_path("ssl_report_json"),
         report_md=flag_path("ssl_report_md"),
         plots=flag_path("ssl_plots"),

@@ -160,10 +160,11 @@ class Engine:
 
         def compute() -> dict[str, np.ndarray]:
             valid = train_features.valid
+            every = bool(valid.all())  # avoid copying 10 GB of ImageNet train features when nothing was skipped
             with self.progress.task(f"{method.name}: linear probe", method.probe.epochs) as advance:
                 fitted = fit_probe(
-                    train_features.features[valid],
-                    train.labels.targets[valid],
+                    train_features.features if every else train_features.features[valid],
+                    train.labels.targets if every else train.labels.targets[valid],
                     self.suite.num_classes,
                     method.probe,
                     device=self.settings.device,

@@ -63,6 +63,10 @@ def _session(config: pytest.Config, settings: Settings) -> LotterySession:
     suite = load_suite(settings.suite_path)
     if settings.gate_overrides:
         suite = suite.with_gate(**settings.gate_overrides)
+    if settings.dataset_options or settings.probe_overrides:
+        suite = suite.with_overrides(
+            settings.dataset_options, settings.probe_overrides, "--ssl-dataset-option/--ssl-probe"
+        )
     from .terminal_progress import TerminalProgress
 
     progress = TerminalProgress(config) if TerminalProgress.wanted(config) else None
@@ -86,6 +90,10 @@ class LotteryPlugin:
         self.lottery = lottery
         self.reporting = not hasattr(config, "workerinput")
         self.summary = ""
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """The suite, device, baselines and cache, under pytest's own header."""
+        return self.lottery.header_lines()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(

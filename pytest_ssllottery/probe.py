@@ -105,6 +105,26 @@ def _fit_lbfgs(
     return weight.detach(), bias.detach()
 
 
+LARS_TRUST = 0.001
+
+
+@torch.no_grad()
+def _lars_scale(layer: torch.nn.Module, weight_decay: float) -> None:
+    """LARS as SimSiam's linear eval uses it (apex LARC, trust 0.001, no clipping).
+
+    Each parameter's gradient, with weight decay folded in, is scaled by
+    ``trust * ||p|| / (||g|| + wd * ||p||)`` when both norms are non-zero; SGD with momentum then steps.
+    """
+    for parameter in layer.parameters():
+        if parameter.grad is None:
+            continue
+        weight_norm = parameter.norm()
+        grad_norm = parameter.grad.norm()
+        if weight_norm > 0 and grad_norm > 0:
+            ratio = LARS_TRUST * weight_norm / (grad_norm + weight_decay * weight_norm + 1e-8)
+            parameter.grad.add_(parameter, alpha=weight_decay).mul_(ratio)
+
+
 def _fit_sgd(
     x: torch.Tensor, y: torch.Tensor, num_classes: int, spec: ProbeSpec, advance: Advance | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,7 +138,7 @@ def _fit_sgd(
         lr=spec.lr,
         momentum=spec.momentum,
         nesterov=spec.nesterov and spec.momentum > 0,
-        weight_decay=spec.weight_decay,
+        weight_decay=0.0 if spec.optimizer == "lars" else spec.weight_decay,  # LARS folds it in itself
     )
     count = x.shape[0]
     for epoch in range(spec.epochs):
@@ -129,10 +149,24 @@ def _fit_sgd(
             index = order[start : start + spec.batch_size]
             optimizer.zero_grad()
             F.cross_entropy(layer(x[index]), y[index]).backward()  # type: ignore[no-untyped-call]
+            if spec.optimizer == "lars":
+                _lars_scale(layer, spec.weight_decay)
             optimizer.step()
         if advance is not None:
             advance(1)
     return layer.weight.detach(), layer.bias.detach()
+
+
+def _normalised_float32(features: np.ndarray, template: LinearProbe, device: str) -> torch.Tensor:
+    """Features normalised in float32 on ``device`` without a float64 copy (ImageNet train is 10 GB)."""
+    x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
+    if template.normalize == "l2":
+        x = x / x.norm(dim=1, keepdim=True).clamp_min(_EPS)
+    elif template.normalize == "standardize":
+        shift = torch.from_numpy(template.shift.astype(np.float32)).to(device)
+        scale = torch.from_numpy(template.scale.astype(np.float32)).to(device)
+        x = (x - shift).mul_(scale)
+    return x
 
 
 def fit_probe(
@@ -164,7 +198,7 @@ def fit_probe(
         y = torch.from_numpy(targets.astype(np.int64))
         weight, bias = _fit_lbfgs(x, y, num_classes, spec, advance)
     else:
-        x = torch.from_numpy(template.transform(features).astype(np.float32)).to(device)
+        x = _normalised_float32(features, template, device)
         y = torch.from_numpy(targets.astype(np.int64)).to(device)
         weight, bias = _fit_sgd(x, y, num_classes, spec, advance)
     return LinearProbe(

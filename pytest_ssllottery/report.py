@@ -47,6 +47,7 @@ class ReportInput:
     family_size: int = 0
     max_rows: int | None = None
     max_pairs: int = 30
+    skipped: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -87,6 +88,8 @@ def _cell_text(data: ReportInput, method: str, dataset: str) -> Text:
         text.append(f" {_signed(delta)}", style=_STATUS_STYLE.get(verdict.status if verdict else "pass") or "dim")
     elif verdict is not None and verdict.status == "missing":
         text.append(" new", style="yellow")
+    if data.skipped.get(key):
+        text.append("†", style="magenta")
     return text
 
 
@@ -114,6 +117,15 @@ def undefined_correlations(analysis: Analysis) -> list[str]:
     """Why some correlations are shown as a dash."""
     reasons = sorted({c.reason for v in analysis.correlations.values() for c in v.values() if c.reason})
     return [f"Correlation undefined: {reason}" for reason in reasons]
+
+
+def skipped_lines(data: ReportInput) -> list[str]:
+    """Unreadable images skipped under --ssl-skip-corrupt, per cell."""
+    cells = sorted((k, v) for k, v in data.skipped.items() if v)
+    if not cells:
+        return []
+    listed = ", ".join(f"{key} {count}" for key, count in cells)
+    return [f"† unreadable images skipped (--ssl-skip-corrupt), not scored: {listed}"]
 
 
 def rank_table(analysis: Analysis, methods: Sequence[str], intervals: bool = False) -> Table:
@@ -316,6 +328,7 @@ def render_terminal(data: ReportInput, *, width: int, color: bool, verbosity: in
         if data.analysis.effective_robustness:
             console.print(robustness_table(data.analysis, data.methods))
         for line in [
+            *skipped_lines(data),
             *undefined_correlations(data.analysis),
             *winner_lines(data.analysis),
             *lottery_lines(data.analysis, data.max_pairs),
@@ -353,6 +366,8 @@ def render_markdown(data: ReportInput) -> str:
             cell = _fmt(accuracy)
             if accuracy is not None and baseline is not None:
                 cell += f" ({_signed(accuracy - baseline)})"
+            if data.skipped.get(f"{method}::{dataset}"):
+                cell += "†"
             if verdict is not None and verdict.status in ("fail", "stale", "missing"):
                 cell += {"fail": " ❌", "stale": " ⬆", "missing": " 🆕"}[verdict.status]
             row.append(cell)
@@ -400,6 +415,7 @@ def render_markdown(data: ReportInput) -> str:
             *_md_table(["dataset", "Pearson r", "Kendall tau", "Spearman rho"], corr_rows),
             "",
         ]
+    lines += [*(f"{line}  " for line in skipped_lines(data)), ""] if data.skipped else []
     lines += [*(f"{line}  " for line in winner_lines(analysis)), ""]
     lines += [*(f"{line}  " for line in lottery_lines(analysis, data.max_pairs)), ""]
     lines += [*(f"{line}  " for line in gate_lines(data)), ""]
@@ -427,4 +443,5 @@ def render_json(data: ReportInput) -> dict[str, Any]:
         "gate": {"mode": data.gate_mode, "alpha": data.alpha, "family_size": data.family_size},
         "baseline_changes": [{"key": c.key, "measure": c.measure, "old": c.old, "new": c.new} for c in data.changes],
         "notes": list(data.notes),
+        "skipped": dict(sorted(data.skipped.items())),
     }

@@ -93,6 +93,30 @@ class LotterySession:
         except ValueError:  # pragma: no cover - other drive on Windows
             return str(self.baseline_source)
 
+    def header_lines(self) -> list[str]:
+        """What the run will do, for pytest's header."""
+        suite, run = self.suite, self.config.run
+        lines = [
+            f"ssl-lottery: suite {suite.name} ({suite.path}): {len(suite.methods)} methods x "
+            f"{len(suite.eval_datasets)} datasets, reference {suite.reference}, gate {suite.gate.mode}, "
+            f"device {run.device}",
+            f"ssl-lottery: baselines {self._source_label()}"
+            + (
+                " (bundled copy; updates go to " + str(self.config.baselines_path) + ")"
+                if self.baseline_source != self.config.baselines_path
+                else ""
+            )
+            + f", cache {run.cache_dir}",
+        ]
+        if run.device == "cpu" and "gpu" in suite.markers:
+            lines.append(
+                f"ssl-lottery: note: suite {suite.name} is meant for a GPU but runs on the CPU here (no CUDA device "
+                "or --ssl-device cpu). A ResNet-50 at 224 px extracts about 8 images/s on a laptop CPU, so expect "
+                "hours per method; use --ssl-device cuda on a GPU machine, or --ssl-probe train_per_class=N for a "
+                "faster tier."
+            )
+        return lines
+
     def accept_hint(self, *keywords: str) -> str:
         """The command that accepts new values for the items named by ``keywords``."""
         return f"{self.config.accept_command} -k '{' and '.join(keywords)}'"
@@ -266,4 +290,5 @@ class LotterySession:
             gate_mode=self.suite.gate.mode,
             alpha=self.suite.gate.alpha,
             family_size=self.family_size,
+            skipped={key: record.skipped for key, record in self.cells.items() if record.skipped},
         )

@@ -22,7 +22,7 @@ else:  # pragma: no cover
 
 SCHEMA_VERSION = 1
 PROBE_KINDS = ("linear", "official-head")
-OPTIMIZERS = ("lbfgs", "sgd")
+OPTIMIZERS = ("lbfgs", "sgd", "lars")
 SCHEDULES = ("cosine", "step", "constant")
 NORMALIZATIONS = ("none", "l2", "standardize")
 GATE_MODES = ("absolute", "significant")
@@ -189,6 +189,27 @@ class Suite:
     def eval_datasets(self) -> tuple[DatasetSpec, ...]:
         """Datasets that become items (everything but the train split)."""
         return tuple(d for d in self.datasets if d.role == "eval")
+
+    def with_overrides(
+        self, dataset_options: dict[str, dict[str, Any]], probe: dict[str, Any], origin: str = "command line"
+    ) -> Suite:
+        """A copy with loader options merged into datasets and probe settings replaced for every method.
+
+        Raises:
+            SpecError: an unknown dataset name or probe key, or a value of the wrong type.
+        """
+        names = [d.name for d in self.datasets]
+        for name in dataset_options:
+            if name not in names:
+                raise SpecError(
+                    f"{origin}: dataset option for {name!r}, but the suite's datasets are {', '.join(names)}"
+                )
+        datasets = tuple(replace(d, options={**d.options, **dataset_options.get(d.name, {})}) for d in self.datasets)
+        methods = self.methods
+        if probe:
+            table = Table(probe, Path(origin), "probe")
+            methods = tuple(replace(m, probe=_probe(table, m.probe)) for m in self.methods)
+        return replace(self, datasets=datasets, methods=methods)
 
     def with_gate(self, **overrides: Any) -> Suite:
         """A copy whose gate has some settings replaced (``--ssl-gate``, ``--ssl-margin``, ...)."""

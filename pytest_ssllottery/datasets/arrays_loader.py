@@ -15,7 +15,7 @@ from ..errors import DatasetError
 from ..labels import Labels
 from ..spec import DatasetSpec
 from . import register_loader
-from .base import EvalDataset, LoadContext
+from .base import EvalDataset, LoadContext, reject_unknown_options
 from .sources import ArraySource
 
 
@@ -32,6 +32,7 @@ def _label_sets(archive: dict[str, np.ndarray], path: str, count: int) -> tuple[
 @register_loader("npz")
 def load_npz(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """Read ``location`` (a .npz file under the data root, or absolute)."""
+    reject_unknown_options(spec.name, "npz", spec.options, ())
     path = context.location(spec.name, spec.location)
     if not path.is_file():
         raise DatasetError(f"dataset {spec.name!r}: expected an .npz file at {path}, found nothing there")

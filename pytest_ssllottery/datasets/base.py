@@ -62,3 +62,17 @@ class LoadContext:
                 f"pass --ssl-data-root=/path/to/data or --ssl-dataset-path {name}=/path/to/{location}"
             )
         return self.data_root / path
+
+
+def reject_unknown_options(
+    spec_name: str, loader: str, options: Mapping[str, object], allowed: tuple[str, ...]
+) -> None:
+    """Fail on loader options this loader does not define (catches typos in the suite or on the command line)."""
+    from ..errors import SpecError
+
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        expected = ", ".join(allowed) if allowed else "none"
+        raise SpecError(
+            f"dataset {spec_name!r}: unknown option(s) {unknown} for loader {loader!r}; expected: {expected}"
+        )

@@ -6,7 +6,7 @@ from ..errors import SpecError
 from ..labels import Labels
 from ..spec import DatasetSpec
 from . import register_loader
-from .base import EvalDataset, LoadContext
+from .base import EvalDataset, LoadContext, reject_unknown_options
 from .sources import ArraySource
 
 
@@ -15,6 +15,7 @@ def load_shapes(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """``location`` names the split (train, val, real, v2, rendition, sketch, adversarial); option ``seed``."""
     from ..shapes.family import load_split
 
+    reject_unknown_options(spec.name, "shapes", spec.options, ("seed",))
     seed = spec.options.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise SpecError(f"dataset {spec.name!r}: options.seed must be an integer, found {seed!r}")

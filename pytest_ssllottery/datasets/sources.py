@@ -23,10 +23,14 @@ class ArraySource:
         return int(self.images.shape[0])
 
     def fingerprint(self) -> str:
-        """sha256 of the pixel bytes and shape."""
-        digest = hashlib.sha256(str(self.images.shape).encode())
-        digest.update(np.ascontiguousarray(self.images).tobytes())
-        return digest.hexdigest()
+        """sha256 of the pixel bytes and shape (computed once)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            digest = hashlib.sha256(str(self.images.shape).encode())
+            digest.update(np.ascontiguousarray(self.images).tobytes())
+            cached = digest.hexdigest()
+            object.__setattr__(self, "_fingerprint", cached)
+        return str(cached)
 
     def identity(self, index: int) -> str:
         """A stable name for image ``index``."""
@@ -49,12 +53,16 @@ class FileSource:
         return len(self.files)
 
     def fingerprint(self) -> str:
-        """sha256 of the relative paths and byte sizes (the manifest), not of the pixels."""
-        digest = hashlib.sha256()
-        sizes = self.sizes if self.sizes is not None else tuple((self.root / f).stat().st_size for f in self.files)
-        for name, size in zip(self.files, sizes, strict=True):
-            digest.update(f"{name}\t{size}\n".encode())
-        return digest.hexdigest()
+        """sha256 of the relative paths and byte sizes (the manifest), not of the pixels (computed once)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            digest = hashlib.sha256()
+            sizes = self.sizes if self.sizes is not None else tuple((self.root / f).stat().st_size for f in self.files)
+            for name, size in zip(self.files, sizes, strict=True):
+                digest.update(f"{name}\t{size}\n".encode())
+            cached = digest.hexdigest()
+            object.__setattr__(self, "_fingerprint", cached)
+        return str(cached)
 
     def identity(self, index: int) -> str:
         """The relative path of image ``index``."""

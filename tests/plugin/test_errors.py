@@ -145,3 +145,30 @@ def test_no_data_root_says_which_flag(pytester: pytest.Pytester, tiny: Path) -> 
     result.stdout.fnmatch_lines(
         ["*dataset 'val' lives at 'val.npz' under the data root, but no data root was given; pass --ssl-data-root*"]
     )
+
+
+def test_command_line_overrides_of_probe_and_dataset_options(run_tiny, pytester: pytest.Pytester) -> None:
+    result = run_tiny("-k", "alpha and val", "--ssl-probe", "train_per_class=5", "--ssl-update-baselines")
+    result.assert_outcomes(passed=1, deselected=8)
+    import json
+
+    entry = json.loads((pytester.path / "baselines" / "tiny.json").read_text())["cells"]["alpha::val"]
+    assert entry["provenance"]["probe"]["train_per_class"] == 5
+    bad_key = run_tiny("--ssl-probe", "learning_rate=3")
+    _usage(bad_key, "*--ssl-probe: unknown key `probe.learning_rate`; expected one of: *lr*")
+    bad_type = run_tiny("--ssl-probe", "epochs=many")
+    _usage(bad_type, "*key `probe.epochs`: expected an integer >= 1, found 'many' (str)*")
+    unknown_dataset = run_tiny("--ssl-dataset-option", "vall.expected_count=0")
+    _usage(unknown_dataset, "*dataset option for 'vall', but the suite's datasets are train, val, shifted, subset*")
+    unknown_option = run_tiny("-k", "alpha and val", "--ssl-dataset-option", "val.colour=1")
+    unknown_option.stdout.fnmatch_lines(["*unknown option(s) ?'colour'? for loader 'npz'; expected: none*"])
+
+
+def test_header_names_suite_device_baselines_and_cache(run_tiny) -> None:
+    result = run_tiny("--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            "ssl-lottery: suite tiny (*tiny.toml): 2 methods x 3 datasets, reference val, gate absolute, device cpu",
+            "ssl-lottery: baselines baselines*tiny.json, cache *.ssl_cache",
+        ]
+    )
