@@ -107,6 +107,7 @@ class Analysis:
     aggregate_intervals: dict[str, dict[str, tuple[float, float]]]
     aggregate_rank_intervals: dict[str, dict[str, RankInterval]]
     close_within: float = 1.0
+    stored_fits: tuple[str, ...] = ()
 
     @property
     def winners_disagree(self) -> bool:
@@ -332,6 +333,7 @@ def analyse(
         aggregate_intervals=aggregate_intervals,
         aggregate_rank_intervals=aggregate_rank_intervals,
         close_within=close_within,
+        stored_fits=tuple(d for d in fits if robustness_fits and d in robustness_fits),
     )
 
 
@@ -397,6 +399,7 @@ def analysis_to_dict(analysis: Analysis, max_pairs: int | None = 1000) -> dict[s
         "effective_robustness": {
             d: {m: _number(v) for m, v in per.items()} for d, per in analysis.effective_robustness.items()
         },
+        "robustness_fits_stored": list(analysis.stored_fits),
         "robustness_fits": {
             d: {
                 "slope": _number(f.slope),

@@ -46,6 +46,7 @@ class BaselineFile:
     suite: str
     cells: dict[str, dict[str, Any]] = field(default_factory=dict)
     aggregates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    robustness_fits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path, suite: str) -> BaselineFile:
@@ -81,9 +82,11 @@ class BaselineFile:
                 "pass --ssl-baselines with the right file or folder"
             )
         cells, aggregates = data.get("cells", {}), data.get("aggregates", {})
+        fits = data.get("robustness_fits", {})
         for section, entries, needed in (
             ("cells", cells, ("accuracy", "n")),
             ("aggregates", aggregates, ("weighted_average", "geometric_mean")),
+            ("robustness_fits", fits, ("slope", "intercept")),
         ):
             if not isinstance(entries, dict):
                 raise BaselineError(f"baseline file {path}: `{section}` must be an object")
@@ -93,7 +96,7 @@ class BaselineFile:
                         f"baseline file {path}: entry `{section}.{key}` needs numeric {', '.join(needed)}; "
                         "fix or remove the entry, or rerun with --ssl-update-baselines"
                     )
-        return cls(path, suite, dict(cells), dict(aggregates))
+        return cls(path, suite, dict(cells), dict(aggregates), dict(fits))
 
     def cell(self, key: str) -> dict[str, Any] | None:
         """The baseline entry of ``method::dataset``, if any."""
@@ -110,6 +113,7 @@ class BaselineFile:
             "suite": self.suite,
             "cells": self.cells,
             "aggregates": self.aggregates,
+            "robustness_fits": self.robustness_fits,
         }
 
     def updated(
@@ -159,7 +163,7 @@ class BaselineFile:
                         measure,
                     )
                 )
-        return BaselineFile(self.path, self.suite, new_cells, new_aggregates), changes
+        return BaselineFile(self.path, self.suite, new_cells, new_aggregates, dict(self.robustness_fits)), changes
 
     def write(self) -> None:
         """Write atomically (temporary file + rename), sorted keys, two-space indent, trailing newline."""

@@ -249,15 +249,17 @@ def winner_lines(analysis: Analysis) -> list[str]:
 
 def robustness_table(analysis: Analysis, methods: Sequence[str]) -> Table:
     """Effective robustness: accuracy above the logit-linear fit on the reference, in points."""
+    source = "the reference fits stored with the baselines" if analysis.stored_fits else "a fit over these methods"
     table = Table(
-        title=f"Effective robustness (points above the logit fit on {analysis.table.reference})",
+        title=f"Effective robustness: points above the logit-linear fit on {analysis.table.reference} ({source})",
         title_justify="left",
     )
     table.add_column("method")
     datasets = list(analysis.effective_robustness)
     for dataset in datasets:
         fit = analysis.robustness_fits[dataset]
-        table.add_column(f"{dataset} (r²={_fmt(fit.r_squared)})", justify="right")
+        mark = " stored" if dataset in analysis.stored_fits else ""
+        table.add_column(f"{dataset} (r²={_fmt(fit.r_squared)}{mark})", justify="right")
     for method in methods:
         table.add_row(method, *[f"{analysis.effective_robustness[d].get(method, float('nan')):+.2f}" for d in datasets])
     return table

@@ -24,7 +24,7 @@ from .report import ReportInput
 from .results import AggregateRecord, CellRecord, Record, Verdict, record_from_dict
 from .runconfig import RunSettings
 from .spec import Suite
-from .stats import geometric_mean_standard_error, weighted_average_standard_error
+from .stats import LogitFit, geometric_mean_standard_error, weighted_average_standard_error
 
 RECORD_PROPERTY = "ssl_lottery_record"
 CONTEXT_PROPERTY = "ssl_lottery_context"
@@ -253,13 +253,39 @@ class LotterySession:
             reported={m.name: m.reported_top1 for m in self.suite.methods if m.reported_top1 is not None},
         )
 
-    def analysis(self, cells: Iterable[CellRecord] | None = None) -> Analysis:
-        """The rank-comparison analysis of the cells seen (or given)."""
-        return analyse(self.table(cells), alpha=self.suite.gate.alpha, resamples=self.suite.bootstrap_resamples)
+    def stored_fits(self) -> dict[str, LogitFit]:
+        """The reference logit-linear fits stored with the baselines (effective robustness is measured against them)."""
+        return {
+            dataset: LogitFit(
+                float(f["slope"]), float(f["intercept"]), float(f.get("r_squared", "nan")), int(f.get("n", 0))
+            )
+            for dataset, f in self.baselines.robustness_fits.items()
+        }
+
+    def analysis(self, cells: Iterable[CellRecord] | None = None, refit: bool = False) -> Analysis:
+        """The rank-comparison analysis of the cells seen (or given); ``refit`` ignores the stored fits."""
+        return analyse(
+            self.table(cells),
+            alpha=self.suite.gate.alpha,
+            resamples=self.suite.bootstrap_resamples,
+            robustness_fits=None if refit else self.stored_fits(),
+        )
+
+    def fresh_fits(self) -> dict[str, dict[str, Any]]:
+        """Fits over this run's cells, for every dataset where every method of the suite was evaluated."""
+        every = {m.name for m in self.suite.methods}
+        analysis = self.analysis(refit=True)
+        fits: dict[str, dict[str, Any]] = {}
+        for dataset, fit in analysis.robustness_fits.items():
+            methods = {m for (m, d) in analysis.table.cells if d == dataset}
+            if methods >= every and {m for (m, d) in analysis.table.cells if d == self.suite.reference} >= every:
+                fits[dataset] = {"slope": fit.slope, "intercept": fit.intercept, "r_squared": fit.r_squared, "n": fit.n}
+        return fits
 
     def update_baselines(self, provenance: Mapping[str, Mapping[str, Any]]) -> list[Change]:
         """Write the records of the items that ran into the baseline file; every other entry is kept."""
         updated, changes = self.baselines.updated(self.own_cells.values(), self.aggregates.values(), provenance)
+        updated.robustness_fits.update(self.fresh_fits())
         updated.path = self.config.baselines_path
         updated.write()
         self.baselines = updated
