@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Pairs this close on the reference count as close for flip rates (default 1)",
     )
     analyze.add_argument("--alpha", type=float, default=0.05, help="Significance level for ties (default 0.05)")
+    analyze.add_argument("--best", type=int, metavar="N", help="Analyse only the N methods best on the reference")
     _common(analyze)
     run = commands.add_parser("run", help="Compute every cell of a suite and print the report (no gating)")
     run.add_argument("--suite", required=True, help="Bundled suite name or path to a suite TOML file")
@@ -86,10 +87,13 @@ def _analyze(args: argparse.Namespace) -> ReportInput:
     from .tables import read_table
 
     loaded = read_table(args.table)
+    if args.best:
+        loaded = loaded.best(args.best, args.reference)
     aggregate = tuple(a.strip() for a in args.aggregate.split(",")) if args.aggregate else None
     table = loaded.to_result_table(args.reference, aggregate, args.weights)
     analysis: Analysis = analyse(table, alpha=args.alpha, close_within=args.close_within)
-    title = f"SSL lottery analysis of {args.table}: {len(table.methods)} methods, reference {table.reference}"
+    scope = f" (the {args.best} best on the reference)" if args.best else ""
+    title = f"SSL lottery analysis of {args.table}: {len(table.methods)} methods{scope}, reference {table.reference}"
     notes = [f"warning: {w}" for w in loaded.warnings[:20]]
     if len(loaded.warnings) > 20:
         notes.append(f"... and {len(loaded.warnings) - 20} more warnings")

@@ -44,6 +44,21 @@ class LoadedTable:
     reference: str | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def best(self, count: int, reference: str | None = None) -> LoadedTable:
+        """Only the ``count`` methods best on the reference (the frontier where marginal gains are claimed)."""
+        chosen = reference or self.reference or (self.datasets[0] if self.datasets else "")
+        ranked = sorted(
+            (m for m in self.accuracy if chosen in self.accuracy[m]), key=lambda m: -self.accuracy[m][chosen]
+        )
+        keep = set(ranked[:count])
+        return LoadedTable(
+            accuracy={m: v for m, v in self.accuracy.items() if m in keep},
+            n={m: v for m, v in self.n.items() if m in keep},
+            datasets=list(self.datasets),
+            reference=self.reference,
+            warnings=[w for w in self.warnings if w.split(":", 1)[0] in keep],
+        )
+
     def to_result_table(
         self, reference: str | None = None, aggregate: tuple[str, ...] | None = None, weights: str = "images"
     ) -> ResultTable:
