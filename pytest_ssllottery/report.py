@@ -67,6 +67,11 @@ def _signed(delta: float) -> str:
     return "±0.00" if abs(delta) < 0.005 else f"{delta:+.2f}"
 
 
+def _rank(value: float) -> str:
+    """A rank, average ranks and interval ends to one decimal at most."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
 def _arrow(change: float) -> str:
     if change > 0:
         return f"↑{change:g}"
@@ -143,7 +148,7 @@ def rank_table(analysis: Analysis, methods: Sequence[str], intervals: bool = Fal
             rank = analysis.ranks.get(dataset, {}).get(method)
             change = analysis.rank_change.get(dataset, {}).get(method, 0.0)
             interval = analysis.rank_intervals.get(method, {}).get(dataset) if intervals else None
-            span = f" [{interval.low:g}-{interval.high:g}]" if interval else ""
+            span = f" [{_rank(interval.low)}-{_rank(interval.high)}]" if interval else ""
             row.append(
                 "·"
                 if rank is None
