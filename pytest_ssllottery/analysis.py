@@ -136,9 +136,10 @@ def _aggregates(table: ResultTable) -> dict[str, dict[str, float]]:
         if weights is None or not table.aggregate_datasets:
             continue
         acc = np.array([table.cells[(method, d)].accuracy / 100.0 for d in table.aggregate_datasets])
+        # rounded far below any meaningful difference, so mathematically equal scores compare equal
         result[method] = {
-            "weighted_average": 100.0 * weighted_average(acc, np.array(weights)),
-            "geometric_mean": 100.0 * geometric_mean(acc),
+            "weighted_average": round(100.0 * weighted_average(acc, np.array(weights)), 9),
+            "geometric_mean": round(100.0 * geometric_mean(acc), 9),
         }
     return result
 

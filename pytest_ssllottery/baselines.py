@@ -15,6 +15,7 @@ A file that is not valid JSON or not of this schema is an error and is never ove
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,11 @@ from .results import AggregateRecord, CellRecord
 
 SCHEMA_VERSION = 1
 BITS_ENCODING = "packbits-little-base64"
+
+
+def _finite_number(value: Any) -> bool:
+    """A JSON number that is not a bool, NaN or infinite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class BaselineFile:
             if not isinstance(entries, dict):
                 raise BaselineError(f"baseline file {path}: `{section}` must be an object")
             for key, entry in entries.items():
-                if not isinstance(entry, dict) or any(not isinstance(entry.get(k), int | float) for k in needed):
+                if not isinstance(entry, dict) or any(not _finite_number(entry.get(k)) for k in needed):
                     raise BaselineError(
                         f"baseline file {path}: entry `{section}.{key}` needs numeric {', '.join(needed)}; "
                         "fix or remove the entry, or rerun with --ssl-update-baselines"

@@ -62,7 +62,7 @@ class ArtifactCache:
         if not path.exists():
             return None
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            with path.open("rb") as stream, np.load(stream, allow_pickle=False) as archive:
                 return {name: archive[name] for name in archive.files}
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             warnings.warn(f"cache entry {path} is unreadable ({exc}); recomputing it", RuntimeWarning, stacklevel=2)

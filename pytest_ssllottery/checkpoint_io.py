@@ -31,7 +31,11 @@ def _harmless_globals() -> list[Any]:
     """Globals that official SSL checkpoints pickle besides tensors, and that run no code of note."""
     import numpy as np
 
-    allowed: list[Any] = [argparse.Namespace, np.dtype, type(np.dtype("float64")), type(np.dtype("int64"))]
+    allowed: list[Any] = [argparse.Namespace, np.dtype]
+    for code in "?bBhHiIlLqQefdgFDG":  # every numeric and bool dtype class (numpy scalars pickle their dtype)
+        dtype_class = type(np.dtype(code))
+        if dtype_class not in allowed:
+            allowed.append(dtype_class)
     import codecs
 
     allowed.append(codecs.encode)

@@ -56,18 +56,36 @@ class _DecodedFiles(Dataset[tuple[torch.Tensor, bool]]):
         self.source = source
         self.transform = pil_transform(pre)
         self.skip_corrupt = skip_corrupt
-        self.size = pre.crop or pre.resize
+        self.crop = pre.crop
+        self.shape: tuple[int, ...] | None = (3, pre.crop, pre.crop) if pre.crop else None
 
     def __len__(self) -> int:
         return len(self.source)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, bool]:
         try:
-            return self.transform(self.source.open(index)), True
+            image = self.transform(self.source.open(index))
         except ImageDecodeError:
-            if not self.skip_corrupt or self.size is None:
+            if not self.skip_corrupt:
                 raise
-            return torch.zeros(3, self.size, self.size), False
+            return torch.zeros(self._placeholder_shape(index)), False
+        self.shape = self.shape or tuple(image.shape)
+        return image, True
+
+    def _placeholder_shape(self, index: int) -> tuple[int, ...]:
+        """Shape of a skipped image: the crop, else the first readable image's (batches need equal shapes)."""
+        if self.shape is None:
+            for other in range(len(self.source)):
+                if other == index:
+                    continue
+                try:
+                    self.shape = tuple(self.transform(self.source.open(other)).shape)
+                    break
+                except ImageDecodeError:
+                    continue
+            else:
+                raise ImageDecodeError(f"no image of {self.source.root} can be decoded; nothing to score")
+        return self.shape
 
 
 def _batches(source: ImageSource, pre: Preprocessing, settings: ExtractionSettings):  # type: ignore[no-untyped-def]

@@ -49,8 +49,30 @@ class Labels:
         if self.contract == "subset":
             if not self.classes:
                 raise SpecError("a subset dataset needs its list of classes")
-            if list(self.classes) != sorted(set(self.classes)) or self.classes[-1] >= self.num_classes:
-                raise SpecError(f"subset classes must be ascending, unique and < {self.num_classes}")
+            if (
+                list(self.classes) != sorted(set(self.classes))
+                or self.classes[0] < 0
+                or self.classes[-1] >= self.num_classes
+            ):
+                raise SpecError(f"subset classes must be ascending, unique and in [0, {self.num_classes})")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Labels must be class ids of the classifier (multilabel targets may be -1: no single label)."""
+        targets = np.asarray(self.targets)
+        if targets.size:
+            low = -1 if self.contract == "multilabel" else 0
+            if int(targets.min()) < low or int(targets.max()) >= self.num_classes:
+                raise SpecError(
+                    f"labels must be class ids in [0, {self.num_classes}), found {int(targets.min())}.."
+                    f"{int(targets.max())}; check the suite's num_classes and the dataset's labels"
+                )
+        if self.label_sets is not None:
+            values = [v for s in self.label_sets for v in s]
+            if values and (min(values) < 0 or max(values) >= self.num_classes):
+                raise SpecError(
+                    f"label sets must hold class ids in [0, {self.num_classes}), found {min(values)}..{max(values)}"
+                )
 
     def __len__(self) -> int:
         return len(self.targets)

@@ -209,14 +209,8 @@ class Engine:
         return record
 
     def aggregate_weights(self, cells: list[CellRecord]) -> list[float]:
-        """Weights of the aggregate datasets: scored images (default), equal, or the suite's table."""
-        weights = self.suite.aggregate_weights
-        if weights == "images":
-            return [float(c.n) for c in cells]
-        if weights == "equal":
-            return [1.0 for _ in cells]
-        assert isinstance(weights, dict)
-        return [float(weights[c.dataset]) for c in cells]
+        """Weights of the aggregate datasets (see :meth:`Suite.aggregate_weight`)."""
+        return [self.suite.aggregate_weight(c.dataset, c.n) for c in cells]
 
     def aggregate(self, method_name: str) -> AggregateRecord:
         """Weighted average and geometric mean of the method's aggregate datasets (memoised)."""

@@ -27,8 +27,9 @@ def arrays_to_tensor(images: np.ndarray, pre: Preprocessing) -> torch.Tensor:
     batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
     if pre.resize is not None:
         height, width = batch.shape[-2:]
-        scale = pre.resize / min(height, width)
-        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        short, long = (height, width) if height <= width else (width, height)
+        new_long = int(pre.resize * long / short)  # truncated, as torchvision's Resize(int)
+        size = (pre.resize, new_long) if height <= width else (new_long, pre.resize)
         if size != (height, width):
             mode = _INTERPOLATION[pre.interpolation]
             antialias = mode in ("bilinear", "bicubic")
@@ -42,7 +43,8 @@ def arrays_to_tensor(images: np.ndarray, pre: Preprocessing) -> torch.Tensor:
             batch = batch.clamp_(0.0, 1.0)
     if pre.crop is not None:
         height, width = batch.shape[-2:]
-        top, left = max(0, (height - pre.crop) // 2), max(0, (width - pre.crop) // 2)
+        # rounded, as torchvision's CenterCrop (crop_top = int(round((h - c) / 2)))
+        top, left = max(0, round((height - pre.crop) / 2.0)), max(0, round((width - pre.crop) / 2.0))
         batch = batch[:, :, top : top + pre.crop, left : left + pre.crop]
     return _normalise(batch, pre)
 

@@ -240,16 +240,13 @@ class LotterySession:
         chosen = {c.key: c for c in (cells if cells is not None else self.cells.values())}
         methods = tuple(m.name for m in self.suite.methods if any(c.method == m.name for c in chosen.values()))
         datasets = tuple(d.name for d in self.suite.eval_datasets if any(c.dataset == d.name for c in chosen.values()))
-        weights = self.suite.aggregate_weights
         return ResultTable(
             cells={(c.method, c.dataset): TableCell(c.accuracy, c.n, c.correctness()) for c in chosen.values()},
             methods=methods,
             datasets=datasets,
             reference=self.suite.reference,
             aggregate_datasets=self.suite.aggregate_datasets,
-            weights=None
-            if weights == "images"
-            else ({d: 1.0 for d in self.suite.aggregate_datasets} if weights == "equal" else dict(weights)),  # type: ignore[arg-type]
+            weights=self._table_weights(chosen.values()),
             reported={m.name: m.reported_top1 for m in self.suite.methods if m.reported_top1 is not None},
         )
 
@@ -261,6 +258,16 @@ class LotterySession:
             )
             for dataset, f in self.baselines.robustness_fits.items()
         }
+
+    def _table_weights(self, cells: Iterable[CellRecord]) -> dict[str, float] | None:
+        """Aggregate weights for the analysis; None means scored images, which the table already holds."""
+        suite = self.suite
+        if suite.aggregate_weights == "images" and all(
+            suite.dataset(d).weight is None for d in suite.aggregate_datasets
+        ):
+            return None
+        scored = {c.dataset: c.n for c in cells}
+        return {d: suite.aggregate_weight(d, scored.get(d)) for d in suite.aggregate_datasets}
 
     def analysis(self, cells: Iterable[CellRecord] | None = None, refit: bool = False) -> Analysis:
         """The rank-comparison analysis of the cells seen (or given); ``refit`` ignores the stored fits."""

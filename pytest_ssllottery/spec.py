@@ -185,6 +185,21 @@ class Suite:
                 return spec
         raise SpecError(f"{self.path}: suite {self.name!r} has no method {name!r}")
 
+    def aggregate_weight(self, dataset: str, scored: int | None) -> float:
+        """A dataset's weight in the weighted average.
+
+        The dataset's own ``weight`` when set; else ``[aggregate].weights``: scored images (default), equal, or
+        the value in its table.
+        """
+        own = self.dataset(dataset).weight
+        if own is not None:
+            return float(own)
+        if isinstance(self.aggregate_weights, dict):
+            return float(self.aggregate_weights[dataset])
+        if self.aggregate_weights == "equal" or scored is None:
+            return 1.0
+        return float(scored)
+
     @property
     def eval_datasets(self) -> tuple[DatasetSpec, ...]:
         """Datasets that become items (everything but the train split)."""

@@ -97,11 +97,6 @@ def test_bad_file_raises_naming_it_and_is_left_untouched(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: baselines.py BaselineFile.from_data checks isinstance(value, int | float), which accepts JSON "
-    "true/false (bool is an int) and NaN as a numeric accuracy",
-)
 @pytest.mark.parametrize("accuracy", [True, float("nan")], ids=["bool", "nan"])
 def test_boolean_or_nan_accuracy_is_rejected(tmp_path: Path, accuracy: Any) -> None:
     document = valid_document()

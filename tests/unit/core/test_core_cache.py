@@ -85,7 +85,7 @@ def _corrupt_entry(cache: ArtifactCache, log: Path, how: str) -> Path:
     [
         "empty",
         "garbage",
-        # The truncated case also leaks a file handle (see the xfail test below); that is checked separately.
+        # The truncated case also leaks a file handle; that is checked separately.
         pytest.param("truncated", marks=pytest.mark.filterwarnings("ignore::ResourceWarning")),
     ],
 )
@@ -109,11 +109,6 @@ def test_corrupt_entry_is_deleted_by_load(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cache.py ArtifactCache.load passes a path to np.load; for a truncated .npz numpy hands the open "
-    "file to NpzFile before zipfile rejects it, so the handle leaks (ResourceWarning: unclosed file)",
-)
 def test_truncated_entry_does_not_leak_a_file_handle(tmp_path: Path) -> None:
     cache = ArtifactCache(tmp_path / "cache")
     _corrupt_entry(cache, tmp_path / "log", "truncated")

@@ -358,11 +358,6 @@ def test_harmless_globals_load_under_weights_only(tmp_path: Path, extra: object)
     assert read_checkpoint(path)["extra"] == extra
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: checkpoint_io.py _harmless_globals allowlists only the float64 and int64 dtype classes, so "
-    "weights_only loading refuses other numpy scalars (Float32DType, Int32DType, BoolDType) without the trust flag",
-)
 @pytest.mark.parametrize("extra", [np.float32(0.5), np.int32(3), np.bool_(True)], ids=["float32", "int32", "bool"])
 def test_other_numpy_scalars_load_under_weights_only(tmp_path: Path, extra: object) -> None:
     path = tmp_path / "a.pth"

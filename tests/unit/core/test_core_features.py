@@ -107,11 +107,6 @@ def test_file_and_array_paths_agree_with_an_even_center_crop(model: torch.nn.Mod
     np.testing.assert_allclose(from_files.features, from_arrays.features, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: preprocessing.py arrays_to_tensor center-crops at floor((H - c) / 2), torchvision at "
-    "round((H - c) / 2): the same images give different features from files and from arrays (11 px, crop 4)",
-)
 def test_file_and_array_paths_agree_with_an_odd_center_crop(model: torch.nn.Module, tmp_path: Path) -> None:
     images = pixels(size=11)
     pre = Preprocessing(crop=4, mean=PRE.mean, std=PRE.std)
@@ -156,11 +151,6 @@ def test_skip_corrupt_marks_the_image_invalid_with_zero_features(model: torch.nn
     np.testing.assert_allclose(found.features[keep], expected[keep], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: features.py _DecodedFiles.__getitem__ re-raises when skip_corrupt=True but the preprocessing has "
-    "neither resize nor crop, so --ssl-skip-corrupt is ignored and the error tells the user to pass it",
-)
 def test_skip_corrupt_also_skips_without_resize_or_crop(model: torch.nn.Module, tmp_path: Path) -> None:
     source = write_pngs(tmp_path, pixels(n=3))
     _corrupt(source, 1)

@@ -122,21 +122,11 @@ def test_invalid_subset_classes_raise_spec_error(classes: tuple[int, ...]) -> No
         Labels("subset", 4, np.array([0]), classes=classes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: labels.py Labels.__post_init__ only bounds subset classes from above; a negative class id is "
-    "accepted and predict() then reads the last logit column and returns -1",
-)
 def test_negative_subset_class_raises_spec_error() -> None:
     with pytest.raises(SpecError):
         Labels("subset", 4, np.array([2]), classes=(-1, 2))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: labels.py Labels.__post_init__ does not check targets against num_classes; a full-contract "
-    "target >= num_classes is accepted and can never be scored correct",
-)
 def test_full_target_outside_the_classes_raises_spec_error() -> None:
     with pytest.raises(SpecError):
         Labels("full", 4, np.array([0, 4]))

@@ -80,11 +80,6 @@ def test_center_crop_matches_torchvision_center_crop(height: int, width: int, cr
     torch.testing.assert_close(found, expected.float())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: preprocessing.py arrays_to_tensor crops at floor((H - crop) / 2) while torchvision's CenterCrop "
-    "(pil_transform, the file path) uses round((H - crop) / 2); for H - crop = 7 the windows differ by a pixel",
-)
 def test_center_crop_matches_torchvision_when_the_margin_is_odd() -> None:
     batch = images(6, 1, 11, 11)
     found = arrays_to_tensor(batch, Preprocessing(crop=4, mean=None, std=None))[0]
@@ -112,11 +107,6 @@ def test_resize_of_a_constant_image_keeps_its_value() -> None:
         np.testing.assert_allclose(found.numpy(), 77 / 255.0, atol=1e-6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: preprocessing.py arrays_to_tensor rounds the long side (round(17 * 7 / 10) = 12) where "
-    "torchvision's Resize in pil_transform truncates (int(11.9) = 11), so the two paths give different shapes",
-)
 def test_resize_output_shape_matches_torchvision_resize() -> None:
     batch = images(8, 1, 10, 17)
     found = arrays_to_tensor(batch, Preprocessing(resize=7, mean=None, std=None))
