@@ -86,7 +86,7 @@ def test_methods_document_their_release(raw: dict, path: Path) -> None:
         if method.sha256 is not None:
             assert re.fullmatch(r"[0-9a-f]{64}", method.sha256)
         assert method.probe.kind == "linear"
-        assert method.probe.optimizer == "sgd"
+        assert method.probe.optimizer == ("lars" if method.name == "simsiam" else "sgd")  # SimSiam: LARS
         assert method.probe.normalize == "none"
         assert method.probe.momentum == 0.9
         assert method.probe.train_per_class == 0
