@@ -121,8 +121,7 @@ def wnid_folders(
         raise DatasetError(
             f"dataset {spec.name!r}: {entries.path} has {len(found)} of the {len(wanted)} class folders of {what}; "
             f"missing {preview(missing)}. The download or extraction is incomplete; to score the folders present "
-            f"anyway, set `options = {{ require_all_classes = false }}` on dataset {spec.name!r} in a copy of "
-            "the suite file"
+            f"anyway, pass --ssl-dataset-option {spec.name}.require_all_classes=false"
         )
     return sorted(found)
 

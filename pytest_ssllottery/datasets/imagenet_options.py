@@ -119,7 +119,7 @@ def check_count(spec: DatasetSpec, found: int, expected: int, what: str, where: 
         raise DatasetError(
             f"dataset {spec.name!r}: found {found:,} {what} under {where}, expected {expected:,}. "
             "A truncated or partial download would otherwise be scored without notice. Complete the download "
-            "(see docs/imagenet.md), or, if this subset is intended, set "
-            f"`options = {{ expected_count = {found} }}` (0 turns the check off) on dataset {spec.name!r} "
-            "in a copy of the suite file and pass that file to --ssl-suite"
+            "(see docs/imagenet.md), or, if this subset is intended, pass "
+            f"--ssl-dataset-option {spec.name}.expected_count={found} (0 turns the check off), or set it in the "
+            "dataset's `options` in a copy of the suite file"
         )

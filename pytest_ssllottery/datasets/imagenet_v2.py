@@ -61,7 +61,7 @@ def variant_folder(spec: DatasetSpec, entries: Entries, variant: str) -> Entries
             raise DatasetError(
                 f"dataset {spec.name!r}: {entries.path} is the ImageNetV2 {named!r} test set, but options.variant is "
                 f"{variant!r}. Point at the {variant!r} folder ({VARIANT_FOLDERS[variant][0]}), or score the "
-                f"{named!r} set by setting `options.variant = {named!r}` in a copy of the suite file"
+                f"{named!r} set with --ssl-dataset-option {spec.name}.variant={named}"
             )
         return entries
     for name in VARIANT_FOLDERS[variant]:
@@ -92,7 +92,7 @@ def class_folders(spec: DatasetSpec, entries: Entries, require_all: bool) -> lis
         raise DatasetError(
             f"dataset {spec.name!r}: {entries.path} has {len(found)} of the 1000 class folders; missing "
             f"{preview([str(m) for m in missing])}. The extraction is incomplete; to score the folders present "
-            f"anyway, set `options = {{ require_all_classes = false }}` on dataset {spec.name!r} in a copy of the suite"
+            f"anyway, pass --ssl-dataset-option {spec.name}.require_all_classes=false"
         )
     return found
 

@@ -139,7 +139,7 @@ def test_val_count_is_strict_by_default(tmp_path: Path) -> None:
     flat_val(tmp_path / "imagenet" / "val", LABELS)
     devkit(tmp_path / "imagenet" / "ILSVRC2012_devkit_t12.tar.gz", LABELS)
     spec = dataset_spec("val", "imagenet-val", "imagenet/val")
-    with pytest.raises(DatasetError, match=r"found 6 val images under .*, expected 50,000.*expected_count = 6"):
+    with pytest.raises(DatasetError, match=r"found 6 val images under .*, expected 50,000.*expected_count=6"):
         load_dataset(spec, load_context(tmp_path))
 
 
