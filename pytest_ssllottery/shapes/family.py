@@ -20,14 +20,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
+from ..cache import atomic_write_bytes
 from ..errors import DatasetError
 from .adversarial import FilterStats, Reference
 from .classes import CLASS_NAMES
@@ -128,10 +127,10 @@ class _Store:
         self.directory.mkdir(parents=True, exist_ok=True)
         manifest = self._manifest() or {"identity": self.identity, "splits": {}}
         for name, split in splits.items():
-            _atomic_write(self.directory / f"{name}.npz", to_npz_bytes(split))
+            atomic_write_bytes(self.directory / f"{name}.npz", to_npz_bytes(split))
             manifest["splits"][name] = {"fingerprint": split.fingerprint(), "count": len(split.labels)}
         manifest.update(extra or {})
-        _atomic_write(self.directory / _MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        atomic_write_bytes(self.directory / _MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
 
     def read_or_generate(self, names: Sequence[str], make: Maker) -> dict[str, ShapesSplit]:
         """Cached splits; the missing ones are made by ``make`` once, under the folder's lock."""
@@ -146,19 +145,6 @@ class _Store:
                     self.write(made, extra)
                     found.update({n: made[n] for n in missing})
         return {n: s for n, s in found.items() if s is not None}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _groups(names: Sequence[str]) -> list[str]:

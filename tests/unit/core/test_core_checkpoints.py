@@ -29,14 +29,6 @@ from pytest_ssllottery.errors import CheckpointError
 ARCH = "shapes_resnet"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def full() -> dict[str, torch.Tensor]:
     """Backbone and ``fc`` of a seeded model."""

@@ -16,14 +16,6 @@ from pytest_ssllottery.spec import Preprocessing
 MEAN, STD = (0.2, 0.5, 0.7), (0.3, 0.25, 0.1)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def images(seed: int, n: int, height: int, width: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(n, height, width, 3), dtype=np.uint8)
 

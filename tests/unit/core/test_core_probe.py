@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
@@ -17,15 +16,6 @@ from pytest_ssllottery.probe import LinearProbe, _lr_at, fit_probe
 from pytest_ssllottery.spec import ProbeSpec
 
 CLASSES = 3
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny problems: one intra-op thread avoids thread hand-offs on a busy 2-core machine (same numbers)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def blobs(seed: int, n: int = 60, dim: int = 5) -> tuple[np.ndarray, np.ndarray]:
