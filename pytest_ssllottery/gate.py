@@ -104,13 +104,18 @@ class CellContext:
     family_pvalues: Callable[[], Mapping[str, float]] | None = None
 
 
-def _header(record: CellRecord, expected: float, tol: Tolerance, source: str) -> list[str]:
+def _header(record: CellRecord, expected: float, tol: Tolerance, source: str, mode: str) -> list[str]:
+    criterion = (
+        f"  tolerance  {tol.explain()}"
+        if mode == "absolute"
+        else f"  margin     {tol.margin:.2f} points (the drop must exceed it and be significant)"
+    )
     return [
         f"  obtained   {record.accuracy:6.2f}%  ({record.correct}/{record.n} scored images"
         + (f", {record.skipped} unreadable skipped" if record.skipped else "")
         + ")",
         f"  expected   {expected:6.2f}%  ({source})",
-        f"  tolerance  {tol.explain()}",
+        criterion,
     ]
 
 
@@ -131,7 +136,7 @@ def judge_cell(record: CellRecord, context: CellContext, update: bool = False) -
         )
     expected = _expected_cell(context.baseline)
     tol = cell_tolerance(expected, record.n, context.gate)
-    lines = _header(record, expected, tol, context.source)
+    lines = _header(record, expected, tol, context.source, context.gate.mode)
     if obtained > expected + tol.value + ROUNDING:
         return Verdict(
             key,
