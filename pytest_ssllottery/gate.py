@@ -204,6 +204,7 @@ def judge_aggregate(
     gate: GateSpec,
     accept: str,
     update: bool = False,
+    paired_upper: float | None = None,
 ) -> list[Verdict]:
     """Verdicts on one aggregate score: its absolute floor (if set) and its baseline.
 
@@ -217,6 +218,9 @@ def judge_aggregate(
         gate: Gate settings.
         accept: Command that accepts new values.
         update: Whether baselines are being updated (comparison skipped; floors still apply).
+        paired_upper: In ``significant`` mode, the upper end of the one-sided (1 - alpha) paired bootstrap
+            interval of (current - baseline) in points, when per-image baselines exist for every dataset; a
+            drop is significant when it is below 0. Without it, a one-sided z-test with ``standard_error``.
     """
     label = f"{key} {measure.replace('_', ' ')}"
     verdicts: list[Verdict] = []
@@ -252,7 +256,12 @@ def judge_aggregate(
     tolerance = max(gate.margin, sampling)
     drop = expected - obtained
     if gate.mode == "significant":
-        significant = standard_error > 0 and norm.sf(drop / standard_error) <= gate.alpha
+        if paired_upper is not None:
+            significant = paired_upper < 0
+            how = f", paired bootstrap upper bound {paired_upper:+.2f} < 0"
+        else:
+            significant = standard_error > 0 and norm.sf(drop / standard_error) <= gate.alpha
+            how = f", one-sided z-test at alpha {gate.alpha:g}"
         failed = drop > gate.margin + ROUNDING and bool(significant)
     else:
         failed = drop > tolerance + ROUNDING
@@ -278,7 +287,7 @@ def judge_aggregate(
                 f"{label} regressed by {drop:.2f} points: {obtained:.2f}% vs baseline {expected:.2f}%, tolerance "
                 f"{tolerance:.2f} = max(margin {gate.margin:.2f}, "
                 f"{gate.sampling_factor:g} x standard error {standard_error:.2f})"
-                + (f", one-sided z-test at alpha {gate.alpha:g}" if gate.mode == "significant" else "")
+                + (how if gate.mode == "significant" else "")
                 + f"\nTo accept the new value: {accept}",
             )
         )

@@ -24,7 +24,13 @@ from .report import ReportInput
 from .results import AggregateRecord, CellRecord, Record, Verdict, record_from_dict
 from .runconfig import RunSettings
 from .spec import Suite
-from .stats import LogitFit, geometric_mean_standard_error, weighted_average_standard_error
+from .stats import (
+    LogitFit,
+    bootstrap_aggregate_difference,
+    geometric_mean_standard_error,
+    unpack_bits,
+    weighted_average_standard_error,
+)
 
 RECORD_PROPERTY = "ssl_lottery_record"
 CONTEXT_PROPERTY = "ssl_lottery_context"
@@ -165,6 +171,7 @@ class LotterySession:
             "weighted_average": self.suite.gate.aggregate.weighted_average_min,
             "geometric_mean": self.suite.gate.aggregate.geometric_mean_min,
         }
+        paired = self._paired_aggregate_bounds(cells, record) if self.suite.gate.mode == "significant" else {}
         verdicts: list[Verdict] = []
         for measure in ("weighted_average", "geometric_mean"):
             verdicts += judge_aggregate(
@@ -177,8 +184,38 @@ class LotterySession:
                 self.suite.gate,
                 self.accept_hint(method, "aggregate"),
                 update=self.config.update,
+                paired_upper=paired.get(measure),
             )
         return Outcome(records=[record], context=cells, verdicts=verdicts)
+
+    def _paired_aggregate_bounds(self, cells: list[CellRecord], record: AggregateRecord) -> dict[str, float]:
+        """Upper ends (points) of one-sided paired bootstrap intervals of current - baseline aggregates.
+
+        Empty unless every dataset's baseline stored per-image correctness for the same images.
+        """
+        baseline: dict[str, np.ndarray] = {}
+        for cell in cells:
+            entry = self.baselines.cell(cell.key) or {}
+            bits = (entry.get("per_sample") or {}).get("bits")
+            if not bits or entry.get("dataset_fingerprint") != cell.fingerprint or entry.get("n") != cell.n:
+                return {}
+            baseline[cell.dataset] = unpack_bits(str(bits), cell.n)
+        current = {c.dataset: c.correctness() for c in cells}
+        weights = dict(zip(record.datasets, record.weights, strict=True))
+        alpha = self.suite.gate.alpha
+        difference = bootstrap_aggregate_difference(
+            current,
+            baseline,
+            weights,
+            max(self.suite.bootstrap_resamples, 200),
+            seed=0,
+            confidence=1.0 - 2.0 * alpha,
+            floor=1e-4,
+        )
+        return {
+            "weighted_average": 100.0 * difference.weighted_average.high,
+            "geometric_mean": 100.0 * difference.geometric_mean.high,
+        }
 
     def run_ranking(self) -> tuple[Analysis, Outcome]:
         """Compute every cell, analyse the ranking, and check the suite's rank thresholds."""

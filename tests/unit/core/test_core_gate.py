@@ -363,3 +363,27 @@ def test_aggregate_without_a_baseline_for_the_measure_is_missing(entry: dict | N
     verdicts = judge_aggregate("m::aggregate", "geometric_mean", 40.0, 0.5, entry, None, GateSpec(), ACCEPT)
     assert [v.status for v in verdicts] == ["missing"]
     assert verdicts[0].message.endswith(ACCEPT)
+
+
+@pytest.mark.parametrize(("upper", "fails"), [(-0.1, True), (0.3, False)])
+def test_significant_aggregate_uses_the_paired_bootstrap_bound_when_given(upper: float, fails: bool) -> None:
+    spec = GateSpec(margin=0.5, sampling_factor=2.0, mode="significant", alpha=0.05)
+    # a 3-point drop with a huge analytic standard error: the z-test alone would never call it significant
+    verdicts = judge_aggregate(
+        "m::aggregate",
+        "weighted_average",
+        70.0,
+        50.0,
+        {"weighted_average": 73.0},
+        None,
+        spec,
+        "accept",
+        paired_upper=upper,
+    )
+    assert [v.status for v in verdicts] == ["fail" if fails else "pass"]
+    if fails:
+        assert "paired bootstrap upper bound -0.10 < 0" in verdicts[0].message
+    without = judge_aggregate(
+        "m::aggregate", "weighted_average", 70.0, 50.0, {"weighted_average": 73.0}, None, spec, "a"
+    )
+    assert [v.status for v in without] == ["pass"]
