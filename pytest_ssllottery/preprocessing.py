@@ -24,7 +24,8 @@ def _normalise(batch: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
 
 def arrays_to_tensor(images: np.ndarray, pre: Preprocessing) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float (N, 3, h, w): resize the shorter side, center crop, scale to [0, 1], normalise."""
-    batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+    # A float copy made by numpy: cached splits arrive as read-only memory maps, which torch warns about.
+    batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2).div_(255.0)
     if pre.resize is not None:
         height, width = batch.shape[-2:]
         short, long = (height, width) if height <= width else (width, height)

@@ -55,6 +55,16 @@ def test_input_array_is_not_modified() -> None:
     np.testing.assert_array_equal(batch, copy)
 
 
+def test_read_only_arrays_convert_without_a_warning(tmp_path) -> None:
+    # cached splits are memory-mapped read-only; the project's filterwarnings=error makes a warning fail this
+    path = tmp_path / "images.npy"
+    np.save(path, images(4, 2, 6, 6))
+    mapped = np.load(path, mmap_mode="r")
+    assert not mapped.flags.writeable
+    found = arrays_to_tensor(mapped, Preprocessing(mean=MEAN, std=STD))
+    np.testing.assert_allclose(found.numpy(), by_hand(np.asarray(mapped)), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(("height", "width", "crop"), [(10, 10, 4), (9, 9, 4), (12, 8, 6), (16, 13, 8), (7, 7, 7)])
 def test_center_crop_takes_the_middle_window(height: int, width: int, crop: int) -> None:
     batch = images(4, 2, height, width)
