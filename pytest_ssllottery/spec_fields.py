@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,8 +27,24 @@ class Table:
 
     def fail(self, name: str, expected: str, found: Any = _MISSING) -> SpecError:
         """A SpecError for key ``name``."""
-        what = "it is missing" if found is _MISSING else f"found {found!r} ({type(found).__name__})"
+        if found is _MISSING:
+            what = f"it is missing; {self._hint(name, expected)} (every key: docs/suite-format.md)"
+        else:
+            what = f"found {found!r} ({type(found).__name__})"
         return SpecError(f"{self.file}: key `{self.key(name)}`: expected {expected}, {what}")
+
+    def _hint(self, name: str, expected: str) -> str:
+        """How to add a missing key: where it goes, in TOML terms."""
+        if expected == "a table":
+            return f"add a [{self.key(name)}] table"
+        if expected.startswith("one or more [["):
+            return f"add a [[{self.key(name)}]] table"
+        element = re.fullmatch(r"(.+)\[(\d+)\]", self.where)
+        if element:
+            where = f"[[{element[1]}]] table number {int(element[2]) + 1}"
+        else:
+            where = f"the [{self.where}] table" if self.where else "the top level"
+        return f"add `{name} = ...` to {where}"
 
     def reject_unknown(self, allowed: Sequence[str]) -> None:
         """Fail on keys this table does not define (catches typos)."""
@@ -39,20 +56,20 @@ class Table:
 
     def string(self, name: str, default: Any = _MISSING, choices: Sequence[str] | None = None) -> Any:
         """A string, optionally one of ``choices``."""
-        value = self._get(name, default)
+        expected = f"one of {', '.join(repr(c) for c in choices)}" if choices else "a string"
+        value = self._get(name, default, expected)
         if value is default and default is not _MISSING:
             return value
-        expected = f"one of {', '.join(repr(c) for c in choices)}" if choices else "a string"
         if not isinstance(value, str) or (choices is not None and value not in choices):
             raise self.fail(name, expected, value)
         return value
 
     def number(self, name: str, default: Any = _MISSING, minimum: float | None = None) -> Any:
         """An int or float (not a bool), optionally >= ``minimum``."""
-        value = self._get(name, default)
+        expected = "a number" + (f" >= {minimum}" if minimum is not None else "")
+        value = self._get(name, default, expected)
         if value is default and default is not _MISSING:
             return value
-        expected = "a number" + (f" >= {minimum}" if minimum is not None else "")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(name, expected, value)
         if minimum is not None and value < minimum:
@@ -61,17 +78,17 @@ class Table:
 
     def integer(self, name: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
         """An int (not a bool), optionally >= ``minimum``."""
-        value = self._get(name, default)
+        expected = "an integer" + (f" >= {minimum}" if minimum is not None else "")
+        value = self._get(name, default, expected)
         if value is default and default is not _MISSING:
             return value
-        expected = "an integer" + (f" >= {minimum}" if minimum is not None else "")
         if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
             raise self.fail(name, expected, value)
         return value
 
     def boolean(self, name: str, default: Any = _MISSING) -> Any:
         """A bool."""
-        value = self._get(name, default)
+        value = self._get(name, default, "true or false")
         if value is default and default is not _MISSING:
             return value
         if not isinstance(value, bool):
@@ -80,31 +97,32 @@ class Table:
 
     def list_of(self, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
         """A list whose items are all of ``kind`` (bools never count as numbers)."""
-        value = self._get(name, default)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = f"a list of {' or '.join(k.__name__ for k in kinds)}"
+        value = self._get(name, default, expected)
         if value is default and default is not _MISSING:
             return value
-        kinds = kind if isinstance(kind, tuple) else (kind,)
         if not isinstance(value, list) or not all(isinstance(v, kinds) and not isinstance(v, bool) for v in value):
-            raise self.fail(name, f"a list of {' or '.join(k.__name__ for k in kinds)}", value)
+            raise self.fail(name, expected, value)
         return value
 
     def table(self, name: str, required: bool = False) -> Table:
         """A sub-table (empty when absent and not required)."""
-        value = self._get(name, _MISSING if required else {})
+        value = self._get(name, _MISSING if required else {}, "a table")
         if not isinstance(value, Mapping):
             raise self.fail(name, "a table", value)
         return Table(value, self.file, self.key(name))
 
     def tables(self, name: str) -> list[Table]:
         """An array of tables (``[[name]]``), at least one."""
-        value = self._get(name, _MISSING)
+        value = self._get(name, _MISSING, f"one or more [[{name}]] tables")
         if not isinstance(value, list) or not value or not all(isinstance(v, Mapping) for v in value):
             raise self.fail(name, f"one or more [[{name}]] tables", value)
         return [Table(v, self.file, f"{self.key(name)}[{i}]") for i, v in enumerate(value)]
 
-    def _get(self, name: str, default: Any) -> Any:
+    def _get(self, name: str, default: Any, expected: str) -> Any:
         if name in self.data:
             return self.data[name]
         if default is _MISSING:
-            raise self.fail(name, "a value")
+            raise self.fail(name, expected)
         return default
