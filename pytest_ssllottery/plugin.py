@@ -41,6 +41,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register markers; with --ssl-suite, read suite and baselines and register the run's plugin."""
     config.addinivalue_line("markers", "ssl: an item of a pytest-ssllottery suite")
     config.addinivalue_line("markers", "gpu: an item that should run on a CUDA device")
+    # Items carry xdist_group so that `-n` keeps a method on one worker; without xdist the mark must still be known.
+    config.addinivalue_line("markers", "xdist_group(name): --dist loadgroup runs equal names on one worker")
     if not config.getoption("ssl_suite"):
         return
     settings = build_settings(config)

@@ -30,6 +30,14 @@ def test_ids_of_every_pair_aggregate_and_ranking(run_tiny) -> None:
     )
 
 
+def test_items_need_no_xdist_for_their_marks(run_tiny) -> None:
+    # items carry xdist_group; without pytest-xdist that mark must still be registered (no warning, --strict-markers ok)
+    result = run_tiny("--collect-only", "-q", "-p", "no:xdist", "--strict-markers", "-W", "error", subprocess=True)
+    result.stdout.fnmatch_lines(["9 tests collected*"])
+    result.stdout.no_fnmatch_line("*PytestUnknownMarkWarning*")
+    assert result.ret == pytest.ExitCode.OK
+
+
 def test_plain_pytest_collects_nothing_extra(pytester: pytest.Pytester, tiny: Path) -> None:
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     result = pytester.runpytest("--collect-only", "-q", "-p", "no:cacheprovider")
