@@ -63,8 +63,8 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def _signed(delta: float) -> str:
-    """A signed difference in points; rounding noise shows as ±0.00, never -0.00."""
-    return "±0.00" if abs(delta) < 0.005 else f"{delta:+.2f}"
+    """A signed difference in points; unchanged (below rounding) shows as ``=``, as ranks do, never -0.00."""
+    return "=" if abs(delta) < 0.005 else f"{delta:+.2f}"
 
 
 def _rank(value: float) -> str:
