@@ -8,8 +8,6 @@ the features its in-memory model had when it was saved.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from ...cache import atomic_write_bytes
 from ..constants import IMAGE_SIZE
 from .augment import normalize, to_float
 from .objectives.base import pooled_features
@@ -61,7 +60,4 @@ def write_fingerprints(path: Path, fingerprints: dict[str, FloatArray]) -> None:
     """Write all fingerprints atomically (sorted by name)."""
     buffer = io.BytesIO()
     np.savez(buffer, **{name: fingerprints[name] for name in sorted(fingerprints)})  # type: ignore[arg-type]
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "wb") as out:
-        out.write(buffer.getvalue())
-    os.replace(temp, path)
+    atomic_write_bytes(path, buffer.getvalue())

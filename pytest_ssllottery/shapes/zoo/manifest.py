@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ...cache import atomic_write_bytes
 from ...checkpoint_io import sha256_of
 from ..constants import ARCH
 from . import MANIFEST_NAME
@@ -73,7 +72,4 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     """Write the manifest atomically with sorted keys; recomputes the total size of the listed files."""
     manifest["total_size_bytes"] = sum(entry["size_bytes"] for entry in manifest["members"].values())
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(temp, folder / MANIFEST_NAME)
+    atomic_write_bytes(folder / MANIFEST_NAME, text.encode("utf-8"))

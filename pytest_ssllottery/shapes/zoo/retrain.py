@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...cache import atomic_write_bytes
 from ..constants import DEFAULT_SEED
 from . import ALL_CHECKPOINTS, CHECKPOINT_DIR, FINGERPRINTS_NAME, checkpoint_path
 from .fingerprint import features, read_fingerprints, write_fingerprints
@@ -81,10 +81,7 @@ def save_member(trained: TrainedMember, options: RetrainOptions, data: dict[str,
     info = SaveInfo(epoch=trained.recipe.epochs, args={"seed": trained.seed, "batch_size": trained.recipe.batch_size})
     buffer = io.BytesIO()  # a file object: the archive's inner folder name must not depend on the temp name
     torch.save(trained.objective.checkpoint(info), buffer)
-    handle, temp = tempfile.mkstemp(dir=options.out, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "wb") as file:
-        file.write(buffer.getvalue())
-    os.replace(temp, path)
+    atomic_write_bytes(path, buffer.getvalue())
     fingerprints = read_fingerprints(options.out / FINGERPRINTS_NAME)
     fingerprints[name] = features(trained.objective.feature_model())
     write_fingerprints(options.out / FINGERPRINTS_NAME, fingerprints)
