@@ -25,20 +25,16 @@ class Table:
         """Dotted name of a key in this table."""
         return f"{self.where}.{name}" if self.where else name
 
-    def fail(self, name: str, expected: str, found: Any = _MISSING) -> SpecError:
-        """A SpecError for key ``name``."""
+    def fail(self, name: str, expected: str, found: Any = _MISSING, *, add: str | None = None) -> SpecError:
+        """A SpecError for key ``name``; when it is missing, ``add`` says how to add it (a ``name = ...`` line here)."""
         if found is _MISSING:
-            what = f"it is missing; {self._hint(name, expected)} (every key: docs/suite-format.md)"
+            what = f"it is missing; {add or self._add_key(name)} (every key: docs/suite-format.md)"
         else:
             what = f"found {found!r} ({type(found).__name__})"
         return SpecError(f"{self.file}: key `{self.key(name)}`: expected {expected}, {what}")
 
-    def _hint(self, name: str, expected: str) -> str:
-        """How to add a missing key: where it goes, in TOML terms."""
-        if expected == "a table":
-            return f"add a [{self.key(name)}] table"
-        if expected.startswith("one or more [["):
-            return f"add a [[{self.key(name)}]] table"
+    def _add_key(self, name: str) -> str:
+        """How to add a missing ``name = ...`` line to this table, in TOML terms."""
         element = re.fullmatch(r"(.+)\[(\d+)\]", self.where)
         if element:
             where = f"[[{element[1]}]] table number {int(element[2]) + 1}"
@@ -108,21 +104,21 @@ class Table:
 
     def table(self, name: str, required: bool = False) -> Table:
         """A sub-table (empty when absent and not required)."""
-        value = self._get(name, _MISSING if required else {}, "a table")
+        value = self._get(name, _MISSING if required else {}, "a table", add=f"add a [{self.key(name)}] table")
         if not isinstance(value, Mapping):
             raise self.fail(name, "a table", value)
         return Table(value, self.file, self.key(name))
 
     def tables(self, name: str) -> list[Table]:
         """An array of tables (``[[name]]``), at least one."""
-        value = self._get(name, _MISSING, f"one or more [[{name}]] tables")
+        value = self._get(name, _MISSING, f"one or more [[{name}]] tables", add=f"add a [[{self.key(name)}]] table")
         if not isinstance(value, list) or not value or not all(isinstance(v, Mapping) for v in value):
             raise self.fail(name, f"one or more [[{name}]] tables", value)
         return [Table(v, self.file, f"{self.key(name)}[{i}]") for i, v in enumerate(value)]
 
-    def _get(self, name: str, default: Any, expected: str) -> Any:
+    def _get(self, name: str, default: Any, expected: str, add: str | None = None) -> Any:
         if name in self.data:
             return self.data[name]
         if default is _MISSING:
-            raise self.fail(name, expected)
+            raise self.fail(name, expected, add=add)
         return default
