@@ -23,6 +23,7 @@ from PIL import Image
 from pytest_ssllottery.archs import get_architecture
 from pytest_ssllottery.datasets import LoadContext
 from pytest_ssllottery.datasets.imagenet_classes import imagenet_wnids
+from pytest_ssllottery.shapes.zoo.layouts import to_separius
 from pytest_ssllottery.spec import DatasetSpec
 
 WNIDS = imagenet_wnids()
@@ -228,26 +229,7 @@ def _mlp(prefix: str, dims: Sequence[int], bn: bool = True) -> dict[str, torch.T
 
 def _separius(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """torchvision keys -> SimCLRv2-Pytorch (Separius) keys, the inverse of the loader's rename."""
-    parts = {"conv1": "net.0", "bn1": "net.1.0", "conv2": "net.2", "bn2": "net.3.0", "conv3": "net.4", "bn3": "net.5.0"}
-    out: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        head, _, rest = key.partition(".")
-        if head == "conv1":
-            out[f"net.0.0.{rest}"] = value
-        elif head == "bn1":
-            out[f"net.0.1.0.{rest}"] = value
-        elif head.startswith("layer"):
-            block, _, tail = rest.partition(".")
-            module, _, leaf = tail.partition(".")
-            stem = f"net.{head.removeprefix('layer')}.blocks.{block}."
-            if module == "downsample":
-                index, _, leaf = leaf.partition(".")
-                out[stem + ("projection.shortcut." if index == "0" else "projection.bn.0.") + leaf] = value
-            else:
-                out[stem + parts[module] + "." + leaf] = value
-        else:
-            out[key] = value
-    return out
+    return {to_separius(key): value for key, value in state.items()}
 
 
 def _obow_native(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

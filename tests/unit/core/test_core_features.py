@@ -91,17 +91,12 @@ def test_file_source_of_pngs_equals_the_array_path(model: torch.nn.Module, tmp_p
     assert from_files.valid.all()
 
 
-def test_file_and_array_paths_agree_with_an_even_center_crop(model: torch.nn.Module, tmp_path: Path) -> None:
-    images = pixels(size=10)
-    pre = Preprocessing(crop=6, mean=PRE.mean, std=PRE.std)
-    from_files = extract_features(model, write_pngs(tmp_path, images), pre, ExtractionSettings(batch_size=5))
-    from_arrays = extract_features(model, ArraySource(images), pre, ExtractionSettings())
-    np.testing.assert_allclose(from_files.features, from_arrays.features, rtol=1e-5, atol=1e-5)
-
-
-def test_file_and_array_paths_agree_with_an_odd_center_crop(model: torch.nn.Module, tmp_path: Path) -> None:
-    images = pixels(size=11)
-    pre = Preprocessing(crop=4, mean=PRE.mean, std=PRE.std)
+@pytest.mark.parametrize(("size", "crop"), [(10, 6), (11, 4)], ids=["even-margin", "odd-margin"])
+def test_file_and_array_paths_agree_with_a_center_crop(
+    model: torch.nn.Module, tmp_path: Path, size: int, crop: int
+) -> None:
+    images = pixels(size=size)
+    pre = Preprocessing(crop=crop, mean=PRE.mean, std=PRE.std)
     from_files = extract_features(model, write_pngs(tmp_path, images), pre, ExtractionSettings(batch_size=5))
     from_arrays = extract_features(model, ArraySource(images), pre, ExtractionSettings())
     np.testing.assert_allclose(from_files.features, from_arrays.features, rtol=1e-5, atol=1e-5)
