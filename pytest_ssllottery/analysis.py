@@ -63,6 +63,7 @@ class ResultTable:
     aggregate_datasets: tuple[str, ...]
     weights: Mapping[str, float] | None = None
     reported: Mapping[str, float] = field(default_factory=dict)
+    weighting: str = "images"
 
     def accuracy(self, method: str, dataset: str) -> float | None:
         """Accuracy in percent, or None when the cell is absent."""
@@ -108,6 +109,9 @@ class Analysis:
     aggregate_rank_intervals: dict[str, dict[str, RankInterval]]
     close_within: float = 1.0
     stored_fits: tuple[str, ...] = ()
+    fit_against: Mapping[str, str] = field(default_factory=dict)
+    fit_warnings: tuple[str, ...] = ()
+    floor: float | None = None
 
     @property
     def winners_disagree(self) -> bool:
@@ -129,7 +133,7 @@ def _aggregate_weights(table: ResultTable, method: str) -> list[float] | None:
     return weights
 
 
-def _aggregates(table: ResultTable) -> dict[str, dict[str, float]]:
+def _aggregates(table: ResultTable, floor: float | None = None) -> dict[str, dict[str, float]]:
     result: dict[str, dict[str, float]] = {}
     for method in table.methods:
         weights = _aggregate_weights(table, method)
@@ -139,7 +143,7 @@ def _aggregates(table: ResultTable) -> dict[str, dict[str, float]]:
         # rounded far below any meaningful difference, so mathematically equal scores compare equal
         result[method] = {
             "weighted_average": round(100.0 * weighted_average(acc, np.array(weights)), 9),
-            "geometric_mean": round(100.0 * geometric_mean(acc), 9),
+            "geometric_mean": round(100.0 * geometric_mean(acc, floor / 100.0 if floor else None), 9),
         }
     return result
 
@@ -200,25 +204,50 @@ def _correlations(table: ResultTable) -> dict[str, dict[str, Correlation]]:
     return result
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """How effective robustness is fitted: the x-axis per dataset and which methods the fit uses.
+
+    ``against`` maps a dataset to the column its fit uses as x (default: the reference), e.g. ImageNet-R
+    against val accuracy restricted to R's 200 classes, as the robustness testbed does. ``x_range``
+    restricts the fit population to methods whose x accuracy (percent) lies in it: near-chance models
+    distort a logit fit (Taori et al. fit on models above a minimum accuracy). Every method still gets an
+    effective robustness relative to that fit.
+    """
+
+    against: Mapping[str, str] = field(default_factory=dict)
+    x_range: tuple[float, float] = (0.0, 100.0)
+    min_r_squared: float = 0.7
+
+
 def _robustness(
-    table: ResultTable, fits: Mapping[str, LogitFit] | None
-) -> tuple[dict[str, dict[str, float]], dict[str, LogitFit]]:
-    reference = table.column(table.reference)
+    table: ResultTable, fits: Mapping[str, LogitFit] | None, options: FitOptions
+) -> tuple[dict[str, dict[str, float]], dict[str, LogitFit], list[str]]:
     values: dict[str, dict[str, float]] = {}
     used: dict[str, LogitFit] = {}
+    warnings: list[str] = []
+    low, high = options.x_range
     for dataset in table.datasets:
-        if dataset == table.reference:
+        x_column = options.against.get(dataset, table.reference)
+        if dataset in (table.reference, x_column):
             continue
-        other = table.column(dataset)
-        common = sorted(set(reference) & set(other))
-        fit = (fits or {}).get(dataset)
+        x, other = table.column(x_column), table.column(dataset)
+        common = sorted(set(x) & set(other))
+        fit = (fits or {}).get(dataset) if x_column == table.reference else None
         if fit is None:
-            if len(common) < 3 or len({reference[m] for m in common}) < 2:
+            population = [m for m in common if low <= x[m] <= high]
+            if len(population) < 3 or len({x[m] for m in population}) < 2:
                 continue
-            fit = fit_logit_linear([reference[m] / 100 for m in common], [other[m] / 100 for m in common])
+            fit = fit_logit_linear([x[m] / 100 for m in population], [other[m] / 100 for m in population])
+            if fit.r_squared < options.min_r_squared:
+                warnings.append(
+                    f"effective robustness on {dataset}: the logit fit against {x_column} explains little "
+                    f"(r² = {fit.r_squared:.2f} over {fit.n} methods); restrict the fit population "
+                    "(--fit-range) or read the values with care"
+                )
         used[dataset] = fit
-        values[dataset] = {m: 100.0 * effective_robustness(reference[m] / 100, other[m] / 100, fit) for m in common}
-    return values, used
+        values[dataset] = {m: 100.0 * effective_robustness(x[m] / 100, other[m] / 100, fit) for m in common}
+    return values, used, warnings
 
 
 def _per_image(table: ResultTable) -> dict[str, dict[str, np.ndarray]]:
@@ -276,6 +305,8 @@ def analyse(
     resamples: int = 0,
     seed: int = 0,
     robustness_fits: Mapping[str, LogitFit] | None = None,
+    fit_options: FitOptions | None = None,
+    floor: float | None = None,
 ) -> Analysis:
     """Run the whole rank-comparison analysis.
 
@@ -287,13 +318,16 @@ def analyse(
         seed: Bootstrap seed.
         robustness_fits: Stored logit-space fits per dataset for effective robustness; fitted on the
             table's methods when absent.
+        fit_options: The x-axis and the population of the fits made here.
+        floor: Accuracy (percent) below which a dataset counts as ``floor`` in the geometric mean, so that one
+            exact zero does not zero the mean (None: a zero gives a zero mean).
     """
     ranks = {d: rank_scores(table.column(d)) for d in table.datasets if table.column(d)}
     reference_ranks = ranks.get(table.reference, {})
     rank_change = {
         d: {m: reference_ranks[m] - r for m, r in per.items() if m in reference_ranks} for d, per in ranks.items()
     }
-    aggregates = _aggregates(table)
+    aggregates = _aggregates(table, floor)
     aggregate_ranks = {
         measure: rank_scores({m: v[measure] for m, v in aggregates.items()}) for measure in MEASURES if aggregates
     }
@@ -309,7 +343,8 @@ def analyse(
             flip_rates[dataset] = flip_rate_of_close_pairs(
                 {m: reference[m] for m in common}, {m: other[m] for m in common}, close_within
             )
-    robustness, fits = _robustness(table, robustness_fits)
+    fit_options = fit_options or FitOptions()
+    robustness, fits, fit_warnings = _robustness(table, robustness_fits, fit_options)
     cell_intervals = {}
     for key, cell in table.cells.items():
         if cell.n:
@@ -335,6 +370,9 @@ def analyse(
         aggregate_rank_intervals=aggregate_rank_intervals,
         close_within=close_within,
         stored_fits=tuple(d for d in fits if robustness_fits and d in robustness_fits),
+        fit_against={d: x for d, x in fit_options.against.items() if d in fits},
+        fit_warnings=tuple(fit_warnings),
+        floor=floor,
     )
 
 
@@ -401,6 +439,9 @@ def analysis_to_dict(analysis: Analysis, max_pairs: int | None = 1000) -> dict[s
             d: {m: _number(v) for m, v in per.items()} for d, per in analysis.effective_robustness.items()
         },
         "robustness_fits_stored": list(analysis.stored_fits),
+        "robustness_fit_against": {d: analysis.fit_against.get(d, table.reference) for d in analysis.robustness_fits},
+        "aggregate_weighting": table.weighting,
+        "geometric_mean_floor": analysis.floor,
         "robustness_fits": {
             d: {
                 "slope": _number(f.slope),

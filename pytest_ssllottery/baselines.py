@@ -14,12 +14,16 @@ A file that is not valid JSON or not of this schema is an error and is never ove
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from .cache import atomic_write_bytes
 from .errors import BaselineError
@@ -27,11 +31,37 @@ from .results import AggregateRecord, CellRecord
 
 SCHEMA_VERSION = 1
 BITS_ENCODING = "packbits-little-base64"
+FIT_DIGITS = 6  # robustness fits are stored to this many decimals, so that reruns give byte-identical files
+LOCK_TIMEOUT = 600.0
 
 
 def _finite_number(value: Any) -> bool:
     """A JSON number that is not a bool, NaN or infinite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _range_error(path: Path, key: str, expected: str, value: Any) -> BaselineError:
+    return BaselineError(
+        f"baseline file {path}: `{key}` is {value!r}, expected {expected}. A value out of range would switch "
+        "that gate off or invent a regression; fix the entry (git diff shows what changed), or remove it and "
+        "rerun with --ssl-update-baselines"
+    )
+
+
+def _check_percent(path: Path, key: str, value: float) -> None:
+    if not 0.0 <= value <= 100.0:
+        raise _range_error(path, key, "an accuracy in percent, between 0 and 100", value)
+
+
+def _check_cell_entry(path: Path, key: str, entry: Mapping[str, Any]) -> None:
+    """Accuracy in [0, 100], n a positive integer, correct (when stored) an integer in [0, n]."""
+    _check_percent(path, f"cells.{key}.accuracy", entry["accuracy"])
+    n = entry["n"]
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise _range_error(path, f"cells.{key}.n", "a positive integer (the number of scored images)", n)
+    correct = entry.get("correct")
+    if correct is not None and (not isinstance(correct, int) or isinstance(correct, bool) or not 0 <= correct <= n):
+        raise _range_error(path, f"cells.{key}.correct", f"an integer between 0 and n = {n}", correct)
 
 
 @dataclass(frozen=True)
@@ -102,6 +132,11 @@ class BaselineFile:
                         f"baseline file {path}: entry `{section}.{key}` needs numeric {', '.join(needed)}; "
                         "fix or remove the entry, or rerun with --ssl-update-baselines"
                     )
+        for key, entry in cells.items():
+            _check_cell_entry(path, key, entry)
+        for key, entry in aggregates.items():
+            for measure in ("weighted_average", "geometric_mean"):
+                _check_percent(path, f"aggregates.{key}.{measure}", entry[measure])
         return cls(path, suite, dict(cells), dict(aggregates), dict(fits))
 
     def cell(self, key: str) -> dict[str, Any] | None:
@@ -178,3 +213,70 @@ class BaselineFile:
             atomic_write_bytes(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise BaselineError(f"cannot write baseline file {self.path}: {exc.strerror}; nothing was changed") from exc
+
+
+def lock_path(path: Path) -> Path:
+    """The lock serialising writers of ``path``: in the temp folder, keyed by the resolved path.
+
+    Kept out of the baselines folder so that no lock file shows up in the user's ``git status``.
+    """
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / "pytest-ssllottery-locks" / f"baselines-{digest}.lock"
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete temporary files that killed writers of ``path`` left beside it (call with the lock held)."""
+    removed = sorted(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []
+    for leftover in removed:
+        leftover.unlink(missing_ok=True)
+    return removed
+
+
+def rounded_fits(fits: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Robustness fits with floats rounded to ``FIT_DIGITS`` decimals (no noise in the 16th place)."""
+    return {
+        dataset: {k: round(v, FIT_DIGITS) if isinstance(v, float) else v for k, v in fit.items()}
+        for dataset, fit in fits.items()
+    }
+
+
+def update_file(
+    path: Path,
+    start: BaselineFile,
+    cells: Iterable[CellRecord],
+    aggregates: Iterable[AggregateRecord],
+    provenance: Mapping[str, Mapping[str, Any]],
+    fits: Mapping[str, Mapping[str, Any]],
+) -> tuple[BaselineFile, list[Change]]:
+    """Merge this run's records into ``path`` under an exclusive lock; every other entry is kept.
+
+    Under the lock the file is read again, so concurrent updates of other items (another CI job, a second
+    terminal) are merged, not lost. ``start`` is used only when ``path`` does not exist yet (the bundled
+    copy a first local update starts from).
+
+    Raises:
+        BaselineError: the file became unreadable or invalid, the lock was not obtained, or the write failed;
+            the file is then left as it was.
+    """
+    lock = lock_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(lock), timeout=LOCK_TIMEOUT, mode=0o666):
+            remove_stale_temporaries(path)
+            current = BaselineFile.load(path, start.suite) if path.exists() else start
+            updated, changes = current.updated(cells, aggregates, provenance)
+            updated.robustness_fits.update(rounded_fits(fits))
+            updated.path = path
+            updated.write()
+    except Timeout as exc:
+        raise BaselineError(
+            f"baseline file {path}: another update has held its lock ({lock}) for {LOCK_TIMEOUT:.0f} s; "
+            "nothing was written. Wait for it to finish, or delete the lock file if no update is running"
+        ) from exc
+    except OSError as exc:
+        raise BaselineError(
+            f"cannot write baseline file {path} ({exc.strerror or exc}); nothing was changed. Check that its folder "
+            "is writable, or pass --ssl-baselines with another file"
+        ) from exc
+    return updated, changes

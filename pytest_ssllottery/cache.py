@@ -8,20 +8,41 @@ each entry once while the others wait and then read it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 from filelock import FileLock
 
+from .errors import CacheError
+
 Arrays = dict[str, np.ndarray]
+CACHE_FLAG = "--ssl-cache-dir"
+
+
+@contextmanager
+def cache_io(path: Path, action: str) -> Iterator[None]:
+    """Turn an OS error of a cache operation into a :class:`CacheError` that names the path and the fix."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno == errno.ENOSPC:
+            fix = f"free disk space there, or point {CACHE_FLAG} at a disk with room"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            fix = f"make it writable, or point {CACHE_FLAG} at a writable folder"
+        else:
+            fix = f"check the folder, or point {CACHE_FLAG} elsewhere"
+        raise CacheError(f"cannot {action} {path} ({reason}); {fix}. Nothing stored there was changed") from exc
 
 
 def cache_key(payload: Mapping[str, Any]) -> str:
@@ -61,6 +82,19 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
     atomic_write(path, lambda stream: stream.write(data))
+
+
+def check_writable(root: Path) -> None:
+    """Fail early, once, when the cache folder cannot be created or written (not once per item later).
+
+    Raises:
+        CacheError: naming the folder, the reason and the flag that moves the cache.
+    """
+    with cache_io(root, "write to the cache folder"):
+        root.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=root, prefix=".write-check-", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
 
 
 class ArtifactCache:
@@ -107,13 +141,20 @@ class ArtifactCache:
             self.hits += 1
             return found
         lock_path = self.path(kind, key).with_suffix(".lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(lock_path)):
+        with cache_io(lock_path.parent, "create the cache folder"):
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path))
+        with cache_io(lock_path, "lock the cache entry"):
+            lock.acquire()
+        try:
             found = self.load(kind, key)
             if found is not None:
                 self.hits += 1
                 return found
             arrays = {name: np.asarray(value) for name, value in compute().items()}
-            self.save(kind, key, arrays, {"kind": kind, **inputs})
+            with cache_io(self.path(kind, key), "write the cache entry"):
+                self.save(kind, key, arrays, {"kind": kind, **inputs})
             self.misses += 1
             return arrays
+        finally:
+            lock.release()

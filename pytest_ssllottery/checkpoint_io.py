@@ -123,8 +123,12 @@ def read_checkpoint(path: Path, *, sha256: str | None = None, trust: bool = Fals
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc)
-    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    # torch < 2.6: "Unsupported global: GLOBAL x.y"; torch >= 2.6: "Trying to load unsupported GLOBAL x.y whose ..."
+    refused = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", text, flags=re.IGNORECASE)
     if refused:
-        return f"global {refused.group(1)}"
+        name = refused.group(1)
+        if "blocked" in text:
+            return f"global {name}, from a module that can run commands"
+        return f"global {name}"
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__

@@ -16,10 +16,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .analysis import Analysis, analyse
+from . import __version__
+from .analysis import Analysis, FitOptions, analyse
 from .cache import atomic_write_bytes
 from .errors import SslLotteryError
 from .report import ReportInput, render_json, render_markdown, render_terminal
+from .spelling import did_you_mean
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +33,51 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="count", default=0, help="Shorter report")
 
 
+INPUT_FORMATS = """\
+input formats (accuracies in percent):
+  CSV, long form   columns method,dataset,accuracy[,n]; one row per cell
+  CSV, wide form   a method (or model) column and one column per dataset
+  JSON             {"reference": "val", "n": {method: {dataset: n}}, "accuracy": {method: {dataset: acc}}},
+                   or {method: {dataset: acc | {"accuracy": acc, "n": n}}}, or a --ssl-report-json file
+  folder           timm's results-imagenet.csv, results-imagenet-real.csv, results-imagenetv2-matched-frequency.csv,
+                   results-imagenet-r.csv, results-sketch.csv, results-imagenet-a.csv (image counts are known)
+The reference is the table's own ("reference" in JSON, val for timm), else the first dataset column (the report
+says so). Without image counts, the weighted average is an equal-weight mean (the report says so)."""
+
+
+def _fit_against(values: list[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        dataset, sep, column = value.partition("=")
+        if not sep or not dataset or not column:
+            raise SslLotteryError(f"--fit-against {value!r}: expected DATASET=COLUMN, e.g. rendition=val-on-r-classes")
+        pairs[dataset] = column
+    return pairs
+
+
+def _fit_range(value: str | None) -> tuple[float, float]:
+    if not value:
+        return (0.0, 100.0)
+    low, sep, high = value.partition(":")
+    try:
+        bounds = (float(low) if low else 0.0, float(high) if high else 100.0)
+    except ValueError:
+        bounds = (1.0, 0.0)
+    if not sep or not 0 <= bounds[0] < bounds[1] <= 100:
+        raise SslLotteryError(f"--fit-range {value!r}: expected LOW:HIGH in percent, e.g. 60:100 or 60:")
+    return bounds
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ssllottery", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    analyze = commands.add_parser("analyze", help="Analyse a results table (CSV, JSON, or timm results folder)")
+    analyze = commands.add_parser(
+        "analyze",
+        help="Analyse a results table (CSV, JSON, or timm results folder)",
+        epilog=INPUT_FORMATS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     analyze.add_argument("table", type=Path, help="CSV or JSON file, or a folder of timm results-*.csv files")
     analyze.add_argument("--reference", help="Reference dataset (default: the table's, e.g. val)")
     analyze.add_argument("--aggregate", help="Comma-separated datasets of the unified scores (default: all)")
@@ -48,6 +91,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--alpha", type=float, default=0.05, help="Significance level for ties (default 0.05)")
     analyze.add_argument("--best", type=int, metavar="N", help="Analyse only the N methods best on the reference")
+    analyze.add_argument(
+        "--datasets", metavar="A,B,...", help="Analyse only these dataset columns (wide tables; include the reference)"
+    )
+    analyze.add_argument(
+        "--fit-against",
+        action="append",
+        default=[],
+        metavar="DATASET=COLUMN",
+        help="Fit DATASET's effective robustness against COLUMN instead of the reference, "
+        "e.g. rendition=val-on-r-classes (repeatable)",
+    )
+    analyze.add_argument(
+        "--fit-range",
+        metavar="LOW:HIGH",
+        help="Fit effective robustness only on methods whose x accuracy (percent) lies in LOW..HIGH, e.g. 60:",
+    )
+    analyze.add_argument(
+        "--floor",
+        type=float,
+        metavar="POINTS",
+        help="Count accuracies below POINTS as POINTS in the geometric mean, so one zero does not zero it",
+    )
     _common(analyze)
     run = commands.add_parser("run", help="Compute every cell of a suite and print the report (no gating)")
     run.add_argument("--suite", required=True, help="Bundled suite name or path to a suite TOML file")
@@ -87,16 +152,34 @@ def _analyze(args: argparse.Namespace) -> ReportInput:
     from .tables import read_table
 
     loaded = read_table(args.table)
+    if args.datasets:
+        loaded = loaded.select(tuple(d.strip() for d in args.datasets.split(",") if d.strip()))
     if args.best:
         loaded = loaded.best(args.best, args.reference)
     aggregate = tuple(a.strip() for a in args.aggregate.split(",")) if args.aggregate else None
     table = loaded.to_result_table(args.reference, aggregate, args.weights)
-    analysis: Analysis = analyse(table, alpha=args.alpha, close_within=args.close_within)
+    if args.floor is not None and not 0 < args.floor <= 100:
+        raise SslLotteryError(f"--floor {args.floor:g}: expected accuracy points in (0, 100], e.g. 0.1")
+    fits = FitOptions(against=_fit_against(args.fit_against), x_range=_fit_range(args.fit_range))
+    for dataset, column in fits.against.items():
+        for name in (dataset, column):
+            if name not in table.datasets:
+                raise SslLotteryError(
+                    f"--fit-against {dataset}={column}: {name!r} is not a dataset of the table."
+                    + did_you_mean(name, table.datasets)
+                )
+    analysis: Analysis = analyse(
+        table, alpha=args.alpha, close_within=args.close_within, fit_options=fits, floor=args.floor
+    )
     scope = f" (the {args.best} best on the reference)" if args.best else ""
     title = f"SSL lottery analysis of {args.table}: {len(table.methods)} methods{scope}, reference {table.reference}"
-    notes = [f"warning: {w}" for w in loaded.warnings[:20]]
-    if len(loaded.warnings) > 20:
-        notes.append(f"... and {len(loaded.warnings) - 20} more warnings")
+    notes = [note for note in [loaded.reference_note(args.reference)] if note]
+    if table.weighting != "images":
+        notes.append(f"weighted average: {table.weighting}")
+    warnings = [*analysis.fit_warnings, *loaded.warnings]
+    notes += [f"warning: {w}" for w in warnings[:20]]
+    if len(warnings) > 20:
+        notes.append(f"... and {len(warnings) - 20} more warnings")
     return ReportInput(
         title, analysis, notes=notes, max_rows=args.top if args.top else (25 if len(table.methods) > 40 else None)
     )

@@ -31,8 +31,12 @@ class ImageDecodeError(DatasetError):
     """An image file cannot be decoded."""
 
 
-class CacheError(SslLotteryError):
-    """A cache entry is unreadable or inconsistent with its key."""
+class CacheError(SslLotteryError, OSError):
+    """The cache folder cannot be read or written (permissions, full disk), or an entry is inconsistent."""
+
+
+class NonFiniteError(SslLotteryError):
+    """Features, logits or a score came out NaN or infinite: a broken model, never a result."""
 
 
 class BaselineError(SslLotteryError):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cache import atomic_write_bytes
+from .errors import BaselineError
 from .report import render_json, render_markdown, render_terminal
 from .session import LotterySession
 
@@ -33,21 +34,44 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
-    """Write baselines (only with ``update``) and reports; return the terminal text ("" if nothing ran)."""
+@dataclass(frozen=True)
+class Finished:
+    """What the end of a run produced: the terminal text, and whether writing baselines failed."""
+
+    text: str
+    failed: bool = False
+
+
+def _update(lottery: LotterySession, interrupted: bool) -> tuple[list[str], bool]:
+    """Write baselines; returns notes for the report and whether the write failed."""
+    if interrupted:
+        return ["The run was interrupted: no baseline was written, the file is as it was. Rerun to update."], False
+    methods = {r.method for r in lottery.own_cells.values()} | set(lottery.aggregates)
+    if not methods:
+        return ["No item computed a result; the baseline file was not touched."], False
+    devices = {r.method: r.device for r in lottery.own_cells.values()}
+    provenance = {m: lottery.engine.provenance(m, devices.get(m)) for m in sorted(methods)}
+    try:
+        lottery.update_baselines(provenance)
+    except BaselineError as exc:
+        return [f"error: {exc}"], True
+    target = _shown(lottery.config.baselines_path)
+    return [f"Baselines written to {target} ({len(lottery.changes)} values)."], False
+
+
+def finish_run(lottery: LotterySession, options: FinishOptions, interrupted: bool = False) -> Finished:
+    """Write baselines (only with ``update``, never after an interruption) and reports.
+
+    A failed baseline write is reported, and the JSON and Markdown reports are still written.
+    """
     if not lottery.cells:
-        return ""
+        if options.update and interrupted:
+            return Finished("The run was interrupted before any result: no baseline was written.\n")
+        return Finished("")
     notes: list[str] = []
+    failed = False
     if options.update:
-        methods = {r.method for r in lottery.own_cells.values()} | set(lottery.aggregates)
-        devices = {r.method: r.device for r in lottery.own_cells.values()}
-        provenance = {m: lottery.engine.provenance(m, devices.get(m)) for m in sorted(methods)}
-        if methods:
-            lottery.update_baselines(provenance)
-            target = _shown(lottery.config.baselines_path)
-            notes.append(f"Baselines written to {target} ({len(lottery.changes)} values).")
-        else:
-            notes.append("No item computed a result; the baseline file was not touched.")
+        notes, failed = _update(lottery, interrupted)
     data = lottery.report_input(notes)
     if options.report_json is not None:
         atomic_write_bytes(
@@ -65,4 +89,5 @@ def finish_run(lottery: LotterySession, options: FinishOptions) -> str:
     if summary:
         with open(summary, "a", encoding="utf-8") as stream:
             stream.write(markdown)
-    return render_terminal(data, width=options.width, color=options.color, verbosity=options.verbosity)
+    text = render_terminal(data, width=options.width, color=options.color, verbosity=options.verbosity)
+    return Finished(text, failed)

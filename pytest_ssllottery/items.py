@@ -121,3 +121,14 @@ class RankingItem(LotteryItem):
         """Compute every cell (from the cache when other items ran) and check the thresholds."""
         _, outcome = self.lottery.run_ranking()
         self.finish(outcome)
+
+
+def selected_methods(items: list[pytest.Item]) -> set[str]:
+    """Methods that have a selected cell or aggregate item (the ranking item needs every method)."""
+    methods: set[str] = set()
+    for item in items:
+        if isinstance(item, RankingItem):
+            return {m.name for m in item.lottery.suite.methods}
+        if isinstance(item, CellItem | AggregateItem) and item.parent is not None:
+            methods.add(item.parent.name)
+    return methods

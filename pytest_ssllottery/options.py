@@ -254,19 +254,52 @@ def _worker_index(config: pytest.Config) -> int | None:
     return int(digits) if digits else None
 
 
+# --ssl-* flags that take no value; every other --ssl-* flag takes one.
+SWITCHES = ("--ssl-update-baselines", "--ssl-trust-checkpoints", "--ssl-skip-corrupt")
+# pytest flags that change which configuration, rootdir or plugins a rerun sees.
+_CONTEXT_FLAGS = ("-c", "--config-file", "--rootdir", "-o", "--override-ini", "-p")
+
+
+def _kept_flags(args: list[str]) -> list[str]:
+    """The --ssl-* flags (and pytest's configuration flags) of a command line, each as one ``--flag=value``."""
+    kept: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, equals, value = arg.partition("=")
+        takes_value = (name.startswith("--ssl-") and name not in SWITCHES) or name in _CONTEXT_FLAGS
+        if name == "--ssl-update-baselines" or not (name.startswith("--ssl-") or name in _CONTEXT_FLAGS):
+            index += 1
+            continue
+        if takes_value and not equals and index + 1 < len(args):
+            value = args[index + 1]
+            index += 1
+        if not takes_value:
+            kept.append(name)
+        else:
+            kept.append(f"{name}={shlex.quote(value)}" if name.startswith("--") else f"{name} {shlex.quote(value)}")
+        index += 1
+    return kept
+
+
 def _accept_command(config: pytest.Config, suite_arg: str) -> str:
+    """The command that accepts new values: this run's suite, data, cache, probe and device flags, plus the update.
+
+    Following it as printed writes the same baseline file with the same settings (``-k`` is added per item).
+    """
     if os.environ.get("PYTEST_SSL_ACCEPT_COMMAND"):
         return os.environ["PYTEST_SSL_ACCEPT_COMMAND"]
-    return f"pytest --ssl-suite={shlex.quote(suite_arg)} --ssl-update-baselines"
+    flags = [f for f in _kept_flags(list(config.invocation_params.args)) if not f.startswith("--ssl-suite")]
+    return " ".join(["pytest", f"--ssl-suite={shlex.quote(suite_arg)}", *flags, "--ssl-update-baselines"])
 
 
 def _scalar(text: str) -> Any:
     """A TOML scalar (integer, float, true/false, quoted string) or else the bare text."""
-    import tomllib
+    from . import toml_reader
 
     try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+        return toml_reader.loads(f"value = {text}")["value"]
+    except toml_reader.TOMLDecodeError:
         return text
 
 

@@ -17,7 +17,7 @@ from .backbones import LoadedBackbone, load_backbone
 from .cache import ArtifactCache, cache_key
 from .checkpoint_io import sha256_of
 from .datasets import EvalDataset, LoadContext, load_dataset
-from .errors import SpecError
+from .errors import NonFiniteError, SpecError
 from .features import EXTRACTOR_VERSION, FeatureSet, extract_features
 from .labels import correctness, predict
 from .probe import PROBE_VERSION, LinearProbe, fit_probe
@@ -29,6 +29,23 @@ from .spec import MethodSpec, Suite
 from .stats import geometric_mean, pack_bits, weighted_average
 
 LOADER_VERSION = 1
+
+
+def check_finite(values: np.ndarray, what: str) -> None:
+    """Fail unless every value is finite: a NaN or infinite feature or logit is a broken model, not a score.
+
+    Raises:
+        NonFiniteError: naming ``what``, how many rows are affected and the first of them.
+    """
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    bad_rows = np.flatnonzero(~finite.reshape(len(values), -1).all(axis=1)) if values.ndim else np.array([0])
+    raise NonFiniteError(
+        f"{what}: {len(bad_rows)} of {len(values) if values.ndim else 1} rows hold NaN or infinite values "
+        f"(first: row {int(bad_rows[0])}). The checkpoint's weights are broken (NaN/inf after a diverged run?) "
+        "or its preprocessing overflows; nothing was cached, scored or recorded for it"
+    )
 
 
 def stratified_subset(targets: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -78,7 +95,11 @@ class Engine:
         return resolve_resource(method.checkpoint, base)
 
     def checkpoint_digest(self, method: MethodSpec) -> str:
-        """sha256 of the method's checkpoint file (checked against the suite's ``sha256`` when given)."""
+        """sha256 of the method's checkpoint file, checked against the suite's ``sha256`` pin on every run.
+
+        The pin is checked here, not only when the checkpoint is unpickled, so that a warm feature cache
+        never hides a wrong file.
+        """
         if method.name not in self._digests:
             path = self.checkpoint_path(method)
             if not path.is_file():
@@ -89,7 +110,15 @@ class Engine:
                     + (f" from {method.source_url}" if method.source_url else "")
                     + ", or pass --ssl-checkpoint-dir / fix `checkpoint` in the suite"
                 )
-            self._digests[method.name] = sha256_of(path)
+            digest = sha256_of(path)
+            if method.sha256 and digest.lower() != method.sha256.lower():
+                from .errors import CheckpointError
+
+                raise CheckpointError(
+                    f"method {method.name!r}: checkpoint {path} has sha256 {digest}, the suite pins {method.sha256}. "
+                    "The file is corrupt or a different release; download it again or update `sha256` in the suite"
+                )
+            self._digests[method.name] = digest
         return self._digests[method.name]
 
     def backbone(self, method: MethodSpec) -> LoadedBackbone:
@@ -122,9 +151,11 @@ class Engine:
             backbone = self.backbone(method)
             with self.progress.task(f"{method.name} · {dataset.name}: features", len(dataset)) as advance:
                 found = extract_features(backbone.model, dataset.images, method.preprocessing, settings, advance)
+            check_finite(found.features, f"method {method.name!r} on dataset {dataset.name!r}: features")
             return {"features": found.features, "valid": found.valid}
 
         arrays = self.cache.get_or_compute("features", inputs, compute)
+        check_finite(arrays["features"], f"method {method.name!r} on dataset {dataset.name!r}: cached features")
         return FeatureSet(arrays["features"], arrays["valid"].astype(bool)), cache_key({"kind": "features", **inputs})
 
     def train_dataset(self, method: MethodSpec) -> EvalDataset:
@@ -187,7 +218,9 @@ class Engine:
         dataset = self.dataset(dataset_name)
         probe, probe_key = self.probe(method)
         found, feature_key = self.features(method, dataset)
-        hits = correctness(predict(probe.logits(found.features), dataset.labels), dataset.labels, found.valid)
+        logits = probe.logits(found.features)
+        check_finite(logits, f"method {method.name!r} on dataset {dataset.name!r}: probe logits")
+        hits = correctness(predict(logits, dataset.labels), dataset.labels, found.valid)
         fingerprint = dataset.fingerprint()
         if found.skipped:
             fingerprint = cache_key({"dataset": fingerprint, "valid": pack_bits(found.valid)})
@@ -239,7 +272,13 @@ class Engine:
         import torch
 
         method = self.suite.method(method_name)
+        head: dict[str, object] = {}
+        if method.probe.kind == "official-head":
+            from .official_head import head_path
+
+            head = {"head_checkpoint_sha256": sha256_of(head_path(self, method))}
         return {
+            **head,
             "checkpoint_sha256": self.checkpoint_digest(method),
             "arch": method.arch,
             "probe": method.probe.as_dict(),

@@ -7,6 +7,7 @@ Active only with ``--ssl-suite``: plain ``pytest`` collects nothing extra. With 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
@@ -59,16 +60,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _session(config: pytest.Config, settings: Settings) -> LotterySession:
+    from .cache import check_writable
     from .session import LotterySession, SessionConfig
-    from .spec import load_suite
+    from .suite_setup import SuiteOverrides, prepare_suite
 
-    suite = load_suite(settings.suite_path)
-    if settings.gate_overrides:
-        suite = suite.with_gate(**settings.gate_overrides)
-    if settings.dataset_options or settings.probe_overrides:
-        suite = suite.with_overrides(
-            settings.dataset_options, settings.probe_overrides, "--ssl-dataset-option/--ssl-probe"
-        )
+    overrides = SuiteOverrides(
+        settings.gate_overrides, settings.dataset_options, settings.probe_overrides, settings.run.dataset_paths
+    )
+    suite = prepare_suite(settings.suite_path, overrides)
+    check_writable(settings.run.cache_dir)
     from .terminal_progress import TerminalProgress
 
     progress = TerminalProgress(config) if TerminalProgress.wanted(config) else None
@@ -81,6 +81,19 @@ def _session(config: pytest.Config, settings: Settings) -> LotterySession:
         settings.accept_command,
     )
     return LotterySession(session_config, progress)
+
+
+NON_TTY_WIDTH = 120
+
+
+def report_width(terminal_width: int | None) -> int:
+    """Width of the report: ``COLUMNS`` when set, the terminal's on a TTY, else 120 (CI logs are wide, not 80)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if terminal_width is not None and sys.stdout.isatty():
+        return terminal_width
+    return NON_TTY_WIDTH
 
 
 class LotteryPlugin:
@@ -114,6 +127,23 @@ class LotteryPlugin:
             )
         return report
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """After -k/-m selection: fail once, before any item runs, on what every selected item would hit."""
+        from .items import selected_methods
+
+        missing = [
+            m.name
+            for m in self.lottery.suite.methods
+            if m.name in selected_methods(items) and m.probe.kind == "official-head" and not m.head_checkpoint
+        ]
+        if missing:
+            raise pytest.UsageError(
+                f"probe kind 'official-head' needs the released linear head (`head_checkpoint`), but "
+                f"{', '.join(missing)} of suite {self.lottery.suite.name!r} have none. Select methods that have "
+                "one with -k, or keep probe.kind = 'linear' (drop --ssl-probe kind=official-head)"
+            )
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """In the reporting process, take the records out of the report (keeps JUnit XML small)."""
@@ -145,14 +175,19 @@ class LotteryPlugin:
             report_json=settings.report_json,
             report_md=settings.report_md,
             plots=settings.plots,
-            width=writer.fullwidth if writer else 100,
+            width=report_width(writer.fullwidth if writer else None),
             color=bool(writer and writer.hasmarkup) and not os.environ.get("NO_COLOR"),
             verbosity=settings.verbosity,
         )
+        interrupted = session.exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         try:
-            self.summary = finish_run(self.lottery, options)
+            finished = finish_run(self.lottery, options, interrupted=interrupted)
         except (BaselineError, OSError) as exc:
             self.summary = f"pytest-ssllottery: {exc}\n"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        self.summary = finished.text
+        if finished.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

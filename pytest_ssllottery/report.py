@@ -32,6 +32,13 @@ _STATUS_STYLE = {
 _MEASURE_LABEL = {"weighted_average": "weighted avg", "geometric_mean": "geometric mean"}
 
 
+def measure_label(analysis: Analysis, measure: str) -> str:
+    """Column label of a unified score; an average without image counts is called what it is."""
+    if measure == "weighted_average" and analysis.table.weighting.startswith("equal"):
+        return "equal-weight mean"
+    return _MEASURE_LABEL.get(measure, analysis.table.reference)
+
+
 @dataclass(frozen=True)
 class ReportInput:
     """Everything a report shows."""
@@ -80,6 +87,11 @@ def _arrow(change: float) -> str:
     return "="
 
 
+def _method_column(table: Table, methods: Sequence[str]) -> None:
+    """The method column: never wrapped or cut, whatever the width (other columns shrink first)."""
+    table.add_column("method", no_wrap=True, min_width=max((len(m) for m in methods), default=6))
+
+
 def _cell_text(data: ReportInput, method: str, dataset: str) -> Text:
     accuracy = data.analysis.table.accuracy(method, dataset)
     if accuracy is None:
@@ -103,7 +115,7 @@ def accuracy_table(data: ReportInput) -> Table:
     table_data = data.analysis.table
     title = "Top-1 accuracy (%) and change vs baseline" if data.baselines or data.verdicts else "Top-1 accuracy (%)"
     table = Table(title=title, title_justify="left")
-    table.add_column("method")
+    _method_column(table, data.methods)
     if table_data.reported:
         table.add_column("reported", justify="right", style="dim")
     for dataset in table_data.datasets:
@@ -137,11 +149,11 @@ def rank_table(analysis: Analysis, methods: Sequence[str], intervals: bool = Fal
     """Each method's rank per dataset with its change against its reference rank (and bootstrap intervals)."""
     reference = analysis.table.reference
     table = Table(title=f"Rank per dataset (1 = best; arrow = change vs {reference})", title_justify="left")
-    table.add_column("method")
+    _method_column(table, methods)
     for dataset in analysis.table.datasets:
         table.add_column(dataset, justify="right")
     for measure in MEASURES:
-        table.add_column(_MEASURE_LABEL[measure], justify="right")
+        table.add_column(measure_label(analysis, measure), justify="right")
     for method in methods:
         row = [method]
         for dataset in analysis.table.datasets:
@@ -166,9 +178,9 @@ def aggregate_table(data: ReportInput) -> Table:
     """Weighted average and geometric mean per method, with ranks, intervals and baseline deltas."""
     analysis = data.analysis
     table = Table(title=f"Unified scores over {', '.join(analysis.table.aggregate_datasets)}", title_justify="left")
-    table.add_column("method")
+    _method_column(table, data.methods)
     for measure in MEASURES:
-        table.add_column(_MEASURE_LABEL[measure], justify="right")
+        table.add_column(measure_label(analysis, measure), justify="right")
         table.add_column("rank", justify="right")
     for method in data.methods:
         scores = analysis.aggregates.get(method)
@@ -222,7 +234,9 @@ def lottery_lines(analysis: Analysis, limit: int | None = None) -> list[str]:
     reference = analysis.table.reference
     if not analysis.lottery:
         return [f"No lottery: every pair keeps its {reference} order on both aggregates."]
-    counts = ", ".join(f"{sum(p.measure == m for p in analysis.lottery)} on the {_MEASURE_LABEL[m]}" for m in MEASURES)
+    counts = ", ".join(
+        f"{sum(p.measure == m for p in analysis.lottery)} on the {measure_label(analysis, m)}" for m in MEASURES
+    )
     ties = sum(bool(p.tie_on_reference) for p in analysis.lottery)
     lines = [f"Lottery: pairs whose {reference} order flips on an aggregate ({counts}; {ties} are ties on {reference})"]
     pairs = sorted(analysis.lottery, key=lambda p: -p.reference_difference)
@@ -238,16 +252,14 @@ def lottery_lines(analysis: Analysis, limit: int | None = None) -> list[str]:
         lines.append(
             f"  {pair.better_on_reference} > {pair.worse_on_reference} on {reference} "
             f"by {pair.reference_difference:.2f}, "
-            f"but {pair.aggregate_difference:+.2f} on the {_MEASURE_LABEL[pair.measure]}{tie}"
+            f"but {pair.aggregate_difference:+.2f} on the {measure_label(analysis, pair.measure)}{tie}"
         )
     return lines
 
 
 def winner_lines(analysis: Analysis) -> list[str]:
     """Who wins on the reference and on each aggregate, flagged when they differ."""
-    picks = ", ".join(
-        f"{_MEASURE_LABEL.get(k, analysis.table.reference)}: {'/'.join(v) or '–'}" for k, v in analysis.winners.items()
-    )
+    picks = ", ".join(f"{measure_label(analysis, k)}: {'/'.join(v) or '–'}" for k, v in analysis.winners.items())
     flag = "  <- the unified scores disagree with the reference" if analysis.winners_disagree else ""
     return [f"Winners: {picks}{flag}"]
 
@@ -259,7 +271,7 @@ def robustness_table(analysis: Analysis, methods: Sequence[str]) -> Table:
         title=f"Effective robustness: points above the logit-linear fit on {analysis.table.reference} ({source})",
         title_justify="left",
     )
-    table.add_column("method")
+    _method_column(table, methods)
     datasets = list(analysis.effective_robustness)
     for dataset in datasets:
         fit = analysis.robustness_fits[dataset]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import Analysis, ResultTable, TableCell, analyse
-from .baselines import BaselineFile, Change
+from .baselines import BaselineFile, Change, update_file
 from .gate import CellContext, drop_pvalue, judge_aggregate, judge_cell
 from .pipeline import Engine
 from .progress import Progress
@@ -327,11 +327,15 @@ class LotterySession:
         return fits
 
     def update_baselines(self, provenance: Mapping[str, Mapping[str, Any]]) -> list[Change]:
-        """Write the records of the items that ran into the baseline file; every other entry is kept."""
-        updated, changes = self.baselines.updated(self.own_cells.values(), self.aggregates.values(), provenance)
-        updated.robustness_fits.update(self.fresh_fits())
-        updated.path = self.config.baselines_path
-        updated.write()
+        """Merge the records of the items that ran into the baseline file, under its lock; others are kept."""
+        updated, changes = update_file(
+            self.config.baselines_path,
+            self.baselines,
+            self.own_cells.values(),
+            self.aggregates.values(),
+            provenance,
+            self.fresh_fits(),
+        )
         self.baselines = updated
         self.changes = changes
         return changes

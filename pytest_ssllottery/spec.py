@@ -6,19 +6,14 @@ preprocessing), the probe protocol, aggregate weights and the gate settings. See
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import toml_reader
 from .errors import SpecError
 from .labels import CONTRACTS
 from .spec_fields import Table
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SCHEMA_VERSION = 1
 PROBE_KINDS = ("linear", "official-head")
@@ -366,6 +361,21 @@ def _unique(table: Table, key: str, names: list[str]) -> None:
         seen.add(name)
 
 
+def _aggregate_weights(aggregate: Table, agg_names: list[str]) -> str | dict[str, float]:
+    """``[aggregate] weights``: "images", "equal", or a table with one non-negative weight per aggregate dataset."""
+    raw = aggregate.data.get("weights", "images")
+    if isinstance(raw, dict):
+        table = aggregate.table("weights")
+        table.reject_unknown(agg_names)
+        weights = {name: table.number(name, minimum=0) for name in agg_names}
+        if not any(weights.values()):
+            raise aggregate.fail("weights", "at least one positive weight (all are 0: the average is undefined)", raw)
+        return weights
+    if raw not in ("images", "equal"):
+        raise aggregate.fail("weights", "'images', 'equal', or a table of weights per dataset", raw)
+    return str(raw)
+
+
 def parse_suite(data: dict[str, Any], path: Path) -> Suite:
     """Validate a parsed TOML document and build the Suite."""
     root = Table(data, path, "")
@@ -408,14 +418,13 @@ def parse_suite(data: dict[str, Any], path: Path) -> Suite:
     for name in agg_names:
         if name not in eval_names:
             raise aggregate.fail("datasets", f"names of evaluation datasets ({', '.join(eval_names)})", name)
-    weights: str | dict[str, float] = "images"
-    raw_weights = aggregate.data.get("weights", "images")
-    if isinstance(raw_weights, dict):
-        weights = {name: aggregate.table("weights").number(name, minimum=0) for name in agg_names}
-    elif raw_weights not in ("images", "equal"):
-        raise aggregate.fail("weights", "'images', 'equal', or a table of weights per dataset", raw_weights)
-    else:
-        weights = str(raw_weights)
+    weights = _aggregate_weights(aggregate, agg_names)
+    explicit = {d.name: d.weight for d in datasets if d.name in agg_names and d.weight is not None}
+    if len(explicit) == len(agg_names) and not any(explicit.values()):
+        raise SpecError(
+            f"{path}: every aggregate dataset has `weight = 0`, so the weighted average is undefined; "
+            "give at least one of them a positive weight"
+        )
     return Suite(
         name=head.string("name"),
         path=path,
@@ -441,9 +450,9 @@ def load_suite(path: Path) -> Suite:
         SpecError: the file is not valid TOML or does not match the schema.
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml_reader.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the suite file ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except toml_reader.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from exc
     return parse_suite(data, path)

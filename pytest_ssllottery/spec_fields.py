@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import SpecError
+from .spelling import did_you_mean
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -47,7 +48,8 @@ class Table:
         for name in self.data:
             if name not in allowed:
                 raise SpecError(
-                    f"{self.file}: unknown key `{self.key(name)}`; expected one of: {', '.join(sorted(allowed))}"
+                    f"{self.file}: unknown key `{self.key(name)}`; expected one of: {', '.join(sorted(allowed))}."
+                    + did_you_mean(name, allowed)
                 )
 
     def string(self, name: str, default: Any = _MISSING, choices: Sequence[str] | None = None) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .analysis import ResultTable, TableCell
 from .errors import TableError
+from .spelling import did_you_mean
 
 # timm's results file stem -> (dataset name, scored images); see shared/timm_results/README.md.
 TIMM_FILES: dict[str, tuple[str, int]] = {
@@ -59,13 +60,50 @@ class LoadedTable:
             warnings=[w for w in self.warnings if w.split(":", 1)[0] in keep],
         )
 
+    def reference_note(self, reference: str | None) -> str | None:
+        """A note when the reference was not chosen explicitly but taken from the table's first column."""
+        if reference or self.reference or not self.datasets:
+            return None
+        return (
+            f"reference: {self.datasets[0]!r}, the table's first dataset column (the table names none); "
+            "choose another with --reference"
+        )
+
+    def select(self, datasets: tuple[str, ...]) -> LoadedTable:
+        """Only the named dataset columns, in that order (``--datasets``).
+
+        Raises:
+            TableError: a name is not a column of the table.
+        """
+        unknown = [d for d in datasets if d not in self.datasets]
+        if unknown:
+            hint = "".join(did_you_mean(d, self.datasets) for d in unknown[:1])
+            raise TableError(
+                f"--datasets names columns not in the table: {unknown}; it has {len(self.datasets)} datasets, "
+                f"e.g. {self.datasets[:12]}.{hint}"
+            )
+        return LoadedTable(
+            accuracy={m: {d: v for d, v in per.items() if d in datasets} for m, per in self.accuracy.items()},
+            n={m: {d: v for d, v in per.items() if d in datasets} for m, per in self.n.items()},
+            datasets=list(datasets),
+            reference=self.reference if self.reference in datasets else None,
+            warnings=list(self.warnings),
+        )
+
     def to_result_table(
         self, reference: str | None = None, aggregate: tuple[str, ...] | None = None, weights: str = "images"
     ) -> ResultTable:
-        """The analysis input: ``reference`` defaults to the table's own, else its first dataset."""
+        """The analysis input: ``reference`` defaults to the table's own, else its first dataset.
+
+        With ``weights = "images"`` and no image count for some aggregate cell, every method's weighted
+        average is an equal-weight mean instead, and the table's ``weighting`` says so (the report labels it).
+        """
         chosen = reference or self.reference or (self.datasets[0] if self.datasets else None)
         if chosen is None or chosen not in self.datasets:
-            raise TableError(f"reference dataset {chosen!r} is not in the table; datasets are {self.datasets}")
+            raise TableError(
+                f"reference dataset {chosen!r} is not in the table; datasets are {self.datasets}."
+                + did_you_mean(str(chosen), self.datasets)
+            )
         kept = {m: per for m, per in self.accuracy.items() if chosen in per}
         cells = {
             (method, dataset): TableCell(value, self.n.get(method, {}).get(dataset))
@@ -77,13 +115,20 @@ class LoadedTable:
         unknown = [d for d in aggregate or () if d not in datasets]
         if unknown:
             raise TableError(f"--aggregate names datasets not in the table: {unknown}; datasets are {list(datasets)}")
+        aggregate_datasets = tuple(aggregate) if aggregate else datasets
+        weighting = weights
+        if weights == "images":
+            counted = all(c.n for (m, d), c in cells.items() if d in aggregate_datasets)
+            if not counted:
+                weights, weighting = "equal", "equal (the table has no image counts)"
         return ResultTable(
             cells=cells,
             methods=methods,
             datasets=datasets,
             reference=chosen,
-            aggregate_datasets=tuple(aggregate) if aggregate else datasets,
+            aggregate_datasets=aggregate_datasets,
             weights=None if weights == "images" else dict.fromkeys(datasets, 1.0),
+            weighting=weighting,
         )
 
 
@@ -119,6 +164,7 @@ def _read_csv(path: Path) -> LoadedTable:
                 table.n.setdefault(method, {})[dataset] = int(row["n"])
             if dataset not in table.datasets:
                 table.datasets.append(dataset)
+        _warn_missing(table)
         return table
     key = "method" if "method" in columns else "model" if "model" in columns else None
     if key is None:
@@ -131,7 +177,18 @@ def _read_csv(path: Path) -> LoadedTable:
         table.accuracy[row[key]] = {
             d: _number(row[d], f"{path}:{index} column {d}") for d in table.datasets if row.get(d) not in (None, "")
         }
+    _warn_missing(table)
     return table
+
+
+def _warn_missing(table: LoadedTable, what: str = "no value for") -> None:
+    """One warning per method with empty cells: which datasets, and what that leaves it out of."""
+    first = table.reference or (table.datasets[0] if table.datasets else None)
+    for method, per in sorted(table.accuracy.items()):
+        missing = [d for d in table.datasets if d not in per]
+        if missing:
+            effect = "left out entirely" if first in missing else "left out of the aggregates"
+            table.warnings.append(f"{method}: {what} {', '.join(missing)} ({effect})")
 
 
 def _read_json(path: Path) -> LoadedTable:
@@ -171,6 +228,7 @@ def _read_json(path: Path) -> LoadedTable:
             table.n.setdefault(method, {}).update({d: int(v) for d, v in per.items() if v})
     if data.get("datasets"):
         table.datasets = [d for d in data["datasets"] if d in table.datasets]
+    _warn_missing(table)
     return table
 
 
@@ -196,11 +254,7 @@ def _read_timm_folder(folder: Path) -> LoadedTable:
             table.accuracy.setdefault(name, {})[dataset] = _number(row["top1"], f"{files[stem]}:{index}")
             table.n.setdefault(name, {})[dataset] = count
     table.datasets.sort(key=TIMM_ORDER.index)
-    for method, per in sorted(table.accuracy.items()):
-        missing = [d for d in table.datasets if d not in per]
-        if missing:
-            effect = "left out entirely" if "val" in missing else "left out of the aggregates"
-            table.warnings.append(f"{method}: no row in {', '.join(missing)} ({effect})")
+    _warn_missing(table, what="no row in")
     unknown = sorted(set(files) - set(TIMM_FILES))
     if unknown:
         table.warnings.append(f"ignored files with unknown dataset names: {', '.join(unknown)}")

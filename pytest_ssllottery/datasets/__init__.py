@@ -6,21 +6,46 @@ from collections.abc import Callable
 
 from ..errors import SpecError
 from ..spec import DatasetSpec
+from ..spelling import did_you_mean
 from .base import EvalDataset, LoadContext
+from .option_schema import Option, Schema, check_options
 from .sources import ArraySource, FileSource, ImageSource
 
 Loader = Callable[[DatasetSpec, LoadContext], EvalDataset]
 _LOADERS: dict[str, Loader] = {}
+_SCHEMAS: dict[str, Schema] = {}
 
 
-def register_loader(kind: str) -> Callable[[Loader], Loader]:
-    """Decorator registering a loader function under ``kind``."""
+def register_loader(kind: str, options: Schema | None = None) -> Callable[[Loader], Loader]:
+    """Decorator registering a loader function under ``kind``, with the options it accepts."""
 
     def decorate(function: Loader) -> Loader:
         _LOADERS[kind] = function
+        _SCHEMAS[kind] = dict(options or {})
         return function
 
     return decorate
+
+
+def check_dataset_spec(spec: DatasetSpec, origin: str) -> None:
+    """Check, without reading any data, that the loader exists and accepts the dataset's options.
+
+    Raises:
+        SpecError: an unknown loader or option, or an option value of the wrong kind; names ``origin``.
+    """
+    _import_builtin_loaders()
+    if spec.loader not in _LOADERS:
+        raise SpecError(
+            f"{origin}: dataset {spec.name!r} has unknown loader {spec.loader!r}; expected one of: "
+            f"{', '.join(sorted(_LOADERS))}.{did_you_mean(spec.loader, _LOADERS)}"
+        )
+    check_options(spec.name, spec.loader, spec.options, _SCHEMAS[spec.loader], origin)
+
+
+def loader_options(kind: str) -> Schema:
+    """The options loader ``kind`` accepts."""
+    _import_builtin_loaders()
+    return _SCHEMAS[kind]
 
 
 def loader_kinds() -> list[str]:
@@ -56,7 +81,10 @@ __all__ = [
     "FileSource",
     "ImageSource",
     "LoadContext",
+    "Option",
+    "check_dataset_spec",
     "load_dataset",
     "loader_kinds",
+    "loader_options",
     "register_loader",
 ]

@@ -29,7 +29,7 @@ def _label_sets(archive: dict[str, np.ndarray], path: str, count: int) -> tuple[
     return tuple(frozenset(int(v) for v in values[offsets[i] : offsets[i + 1]]) for i in range(count))
 
 
-@register_loader("npz")
+@register_loader("npz", {})
 def load_npz(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """Read ``location`` (a .npz file under the data root, or absolute)."""
     reject_unknown_options(spec.name, "npz", spec.options, ())

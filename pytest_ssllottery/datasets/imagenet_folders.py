@@ -27,7 +27,15 @@ from .base import EvalDataset, LoadContext
 from .imagenet_classes import A_INDICES_RESOURCE, R_INDICES_RESOURCE, imagenet_wnids, index_of, is_wnid
 from .imagenet_classes import read_class_list as _read_class_list
 from .imagenet_listing import Entries, file_source, layout_error, list_folders, open_root, preview
-from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
+from .imagenet_options import (
+    SHARED_OPTIONS,
+    DatasetOptions,
+    check_contract,
+    check_count,
+    check_empty_folders,
+    check_num_classes,
+)
+from .option_schema import IMAGENET_SHARED
 
 
 @dataclass(frozen=True)
@@ -156,12 +164,8 @@ def load_folder_set(spec: DatasetSpec, context: LoadContext, folder_set: FolderS
     entries = open_root(spec, context, root, folder_set.layout)
     folders = wnid_folders(spec, entries, expected, require_all, folder_set.layout, what)
     files, counts = list_folders(root, folders)
-    empty = [f for f, n in zip(folders, counts, strict=True) if n == 0]
-    if empty and require_all:
-        raise DatasetError(
-            f"dataset {spec.name!r}: class folders without images (.jpeg/.jpg/.png) under {root}: {preview(empty)}; "
-            "the extraction is incomplete"
-        )
+    if require_all:
+        check_empty_folders(spec, root, folders, counts)
     check_count(spec, len(files), expected_count, "images", root)
     indices = np.array([index_of(f) for f in folders], dtype=np.int64)
     targets = np.repeat(indices, counts)
@@ -172,7 +176,7 @@ def load_folder_set(spec: DatasetSpec, context: LoadContext, folder_set: FolderS
 def _register(kind: str) -> None:
     folder_set = FOLDER_SETS[kind]
 
-    @register_loader(kind)
+    @register_loader(kind, IMAGENET_SHARED)
     def load(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
         return load_folder_set(spec, context, folder_set)
 

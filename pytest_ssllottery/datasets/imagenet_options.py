@@ -4,8 +4,10 @@ Shared options:
 
 - ``expected_count``: how many images (for ReaL: scored images) the dataset must have; defaults to the
   size of the published dataset, ``0`` turns the check off. A truncated download fails loudly.
-- ``require_all_classes``: every class folder of the layout must be present (default true); false
-  accepts a subset of the folders (tiny test data, partial mirrors).
+- ``require_all_classes``: every class folder of the layout must be present and hold at least one image
+  (default true). The same rule for every loader: 1000 numbered folders for V2, the 200 wnid folders of
+  R and A, 1000 wnid folders for val/train/Sketch. ``false`` scores the folders that hold images (tiny
+  test data, partial mirrors); the classes without images are then simply absent.
 """
 
 from __future__ import annotations
@@ -106,6 +108,23 @@ def check_num_classes(spec: DatasetSpec, context: LoadContext) -> None:
         raise SpecError(
             f"dataset {spec.name!r}: loader {spec.loader!r} labels images with ImageNet-1k class indices 0..999, "
             f"but the suite has num_classes = {context.num_classes}; set [suite] num_classes = 1000"
+        )
+
+
+def check_empty_folders(spec: DatasetSpec, root: Path, folders: Sequence[str], counts: Sequence[int]) -> None:
+    """With ``require_all_classes``, a class folder without images is an incomplete extraction.
+
+    Raises:
+        DatasetError: naming the empty folders and how to score the others anyway.
+    """
+    from .imagenet_listing import preview
+
+    empty = [f for f, n in zip(folders, counts, strict=True) if n == 0]
+    if empty:
+        raise DatasetError(
+            f"dataset {spec.name!r}: class folders without images (.jpeg/.jpg/.png) under {root}: {preview(empty)}; "
+            "the extraction is incomplete. Extract it again, or, to score the classes that have images, pass "
+            f"--ssl-dataset-option {spec.name}.require_all_classes=false"
         )
 
 

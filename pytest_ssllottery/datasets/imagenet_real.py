@@ -25,6 +25,7 @@ from .imagenet_classes import NUM_CLASSES
 from .imagenet_listing import preview
 from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
 from .imagenet_val import list_val
+from .option_schema import IMAGENET_SHARED, Option
 
 REAL_SCORED = 46_837
 REAL_LABELS_RESOURCE = "package:timm/data/_info/imagenet_real_labels.json"
@@ -55,7 +56,7 @@ def read_real_labels(path: Path) -> list[frozenset[int]]:
     return sets
 
 
-@register_loader("imagenet-real")
+@register_loader("imagenet-real", {**IMAGENET_SHARED, "labels": Option("path")})
 def load_real(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """ImageNet-ReaL: val images, multilabel contract, empty label sets excluded from scoring."""
     options = DatasetOptions(spec, (*SHARED_OPTIONS, "labels"))

@@ -20,7 +20,15 @@ from . import register_loader
 from .base import EvalDataset, LoadContext
 from .imagenet_classes import NUM_CLASSES
 from .imagenet_listing import Entries, file_source, layout_error, list_folders, open_root, preview, scan
-from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
+from .imagenet_options import (
+    SHARED_OPTIONS,
+    DatasetOptions,
+    check_contract,
+    check_count,
+    check_empty_folders,
+    check_num_classes,
+)
+from .option_schema import IMAGENET_SHARED, Option
 
 V2_SIZE = 10_000
 # Variant -> folder names it extracts to (first: the current Hugging Face tars; then older S3 names and the
@@ -97,7 +105,7 @@ def class_folders(spec: DatasetSpec, entries: Entries, require_all: bool) -> lis
     return found
 
 
-@register_loader("imagenet-v2")
+@register_loader("imagenet-v2", {**IMAGENET_SHARED, "variant": Option("text", tuple(VARIANT_FOLDERS))})
 def load_v2(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """ImageNetV2 (one variant), 1000-way, label = the numeric folder name."""
     options = DatasetOptions(spec, (*SHARED_OPTIONS, "variant"))
@@ -110,6 +118,8 @@ def load_v2(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     entries = variant_folder(spec, open_root(spec, context, root, LAYOUT), variant)
     folders = class_folders(spec, entries, options.require_all_classes)
     files, counts = list_folders(entries.path, folders)
+    if options.require_all_classes:
+        check_empty_folders(spec, entries.path, folders, counts)
     check_count(spec, len(files), expected_count, f"ImageNetV2 {variant} images", entries.path)
     targets = np.repeat(np.array([int(f) for f in folders], dtype=np.int64), counts)
     return EvalDataset(spec.name, file_source(entries.path, files), Labels("full", context.num_classes, targets))

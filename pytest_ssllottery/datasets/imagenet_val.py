@@ -29,6 +29,7 @@ from .imagenet_devkit import DEVKIT_NAMES, SOLUTION_NAMES, read_devkit, read_gro
 from .imagenet_folders import wnid_folders
 from .imagenet_listing import file_source, is_image, layout_error, list_folders, open_root, preview
 from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
+from .option_schema import IMAGENET_SHARED, Option
 from .sources import FileSource
 
 VAL_SIZE = 50_000
@@ -37,6 +38,12 @@ LAYOUT = (
     "as extracted from ILSVRC2012_img_val.tar (val/ILSVRC2012_val_00000001.JPEG … _00050000.JPEG)"
 )
 VAL_OPTIONS = (*SHARED_OPTIONS, "devkit", "ground_truth", "ground_truth_index")
+VAL_SCHEMA = {
+    **IMAGENET_SHARED,
+    "devkit": Option("path"),
+    "ground_truth": Option("path"),
+    "ground_truth_index": Option("text", ("sorted", "wnid")),
+}
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,7 @@ def flat_labels(spec: DatasetSpec, context: LoadContext, options: DatasetOptions
     return np.array([table[int(n)] for n in listing.numbers], dtype=np.int64)
 
 
-@register_loader("imagenet-val")
+@register_loader("imagenet-val", VAL_SCHEMA)
 def load_val(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """ILSVRC2012 val, 1000-way, labelled with sorted-wnid class indices."""
     options = DatasetOptions(spec, VAL_OPTIONS)

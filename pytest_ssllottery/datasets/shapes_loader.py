@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from ..cache import cache_io
 from ..errors import SpecError
 from ..labels import Labels
 from ..spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext, reject_unknown_options
+from .option_schema import Option
 from .sources import ArraySource
 
 
-@register_loader("shapes")
+@register_loader("shapes", {"seed": Option("integer")})
 def load_shapes(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """``location`` names the split (train, val, real, v2, rendition, sketch, adversarial); option ``seed``."""
     from ..shapes.family import load_split
@@ -19,7 +21,8 @@ def load_shapes(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     seed = spec.options.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise SpecError(f"dataset {spec.name!r}: options.seed must be an integer, found {seed!r}")
-    split = load_split(spec.location or spec.name, context.cache_dir / "shapes", seed=seed)
+    with cache_io(context.cache_dir / "shapes", "cache the generated shapes images in"):
+        split = load_split(spec.location or spec.name, context.cache_dir / "shapes", seed=seed)
     if split.contract != spec.contract:
         raise SpecError(
             f"dataset {spec.name!r}: the shapes split {split.name!r} is scored as {split.contract!r}, "

@@ -191,3 +191,31 @@ def test_missing_dataset_says_where_it_looked(pytester: pytest.Pytester, derived
     result = run(pytester, path, "--ssl-update-baselines", "-k", "dino and v2", "--ssl-dataset-path", "v2=nowhere")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*dataset 'v2': no folder at *nowhere (given by --ssl-dataset-path v2=...)*"])
+
+
+def test_official_head_is_recorded_in_the_provenance(
+    pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]]
+) -> None:
+    from pytest_ssllottery.checkpoint_io import sha256_of
+
+    path, suite = derived
+    run(pytester, path, "--ssl-update-baselines", "-k", "dino and val").assert_outcomes(passed=1)
+    head = next(m for m in suite["methods"] if m["name"] == "dino")["head_checkpoint"]
+    cells = json.loads((pytester.path / "baselines" / "imagenet-variants.json").read_text())["cells"]
+    assert cells["dino::val"]["provenance"]["head_checkpoint_sha256"] == sha256_of(
+        pytester.path / "data" / "checkpoints" / head
+    )
+
+
+def test_official_head_override_without_heads_is_one_usage_error(
+    pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]]
+) -> None:
+    path, suite = derived
+    headless = [m["name"] for m in suite["methods"] if not m.get("head_checkpoint")]
+    result = run(pytester, path, "--ssl-probe", "kind=official-head")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*probe kind 'official-head' needs the released linear head*{', '.join(headless)} of suite*"]
+    )
+    assert "FAILED" not in result.stdout.str()
+    run(pytester, path, "--ssl-probe", "kind=official-head", "--ssl-update-baselines", "-k", "swav and val")

@@ -367,6 +367,30 @@ def test_non_allowlisted_global_is_refused_unless_trusted(tmp_path: Path) -> Non
     assert read_checkpoint(path, trust=True)["ratio"] == fractions.Fraction(1, 3)
 
 
+class _Hostile:
+    """Pickles to a call of ``os.system``: what a malicious checkpoint carries."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import os
+
+        return (os.system, ("touch hostile-pickle-ran",))
+
+
+def test_hostile_pickle_is_refused_and_the_message_names_the_blocked_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "payload": _Hostile()}, path)
+    with pytest.raises(CheckpointError) as info:
+        read_checkpoint(path)
+    import os
+
+    assert f"global {os.system.__module__}.system, from a module that can run commands" in str(info.value)
+    assert TRUST_FLAG in str(info.value)
+    assert not (tmp_path / "hostile-pickle-ran").exists()
+
+
 def test_trusted_checkpoint_with_unimportable_code_raises_checkpoint_error(tmp_path: Path) -> None:
     module = types.ModuleType("ssl_training_script_xyz")
     exec("class Config:\n    pass\n", module.__dict__)

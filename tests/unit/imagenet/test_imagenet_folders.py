@@ -215,6 +215,22 @@ def test_empty_class_folder_is_an_incomplete_extraction(tmp_path: Path) -> None:
         load_dataset(all_there, load_context(tmp_path))
 
 
+def test_empty_rendition_folder_says_how_to_score_the_others(tmp_path: Path) -> None:
+    from pytest_ssllottery.datasets.imagenet_classes import R_INDICES_RESOURCE, read_class_list
+    from pytest_ssllottery.resources import resolve_resource
+
+    classes = read_class_list(resolve_resource(R_INDICES_RESOURCE, tmp_path), "r")
+    wnid_folders(tmp_path / "imagenet-r", classes[1:], 1)
+    (tmp_path / "imagenet-r" / WNIDS[classes[0]]).mkdir()
+    spec = dataset_spec("rendition", "imagenet-r", "imagenet-r", contract="subset", expected_count=0)
+    with pytest.raises(DatasetError, match=r"without images .*rendition.require_all_classes=false"):
+        load_dataset(spec, load_context(tmp_path))
+    relaxed = dataset_spec(
+        "rendition", "imagenet-r", "imagenet-r", contract="subset", expected_count=0, require_all_classes=False
+    )
+    assert len(load_dataset(relaxed, load_context(tmp_path))) == 199
+
+
 def test_spec_errors(tmp_path: Path) -> None:
     wnid_folders(tmp_path / "train", [0], 1)
     with pytest.raises(SpecError, match=r"unknown option `options.expected` for loader 'imagenet-train'"):

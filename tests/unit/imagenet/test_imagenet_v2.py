@@ -99,3 +99,13 @@ def test_unknown_variant(tmp_path: Path) -> None:
         SpecError, match=r"options.variant` must be one of 'matched-frequency', 'threshold-0.7', 'top-images'"
     ):
         load_dataset(v2_spec(variant="matched"), load_context(tmp_path))
+
+
+def test_empty_class_folder_follows_the_same_rule_as_every_loader(tmp_path: Path) -> None:
+    v2_folders(tmp_path / "imagenetv2" / MATCHED, range(1, 1000), 1)
+    (tmp_path / "imagenetv2" / MATCHED / "0").mkdir()
+    spec = dataset_spec("v2", "imagenet-v2", "imagenetv2", expected_count=0)
+    with pytest.raises(DatasetError, match=r"class folders without images .*'0'.*v2.require_all_classes=false"):
+        load_dataset(spec, load_context(tmp_path))
+    relaxed = dataset_spec("v2", "imagenet-v2", "imagenetv2", expected_count=0, require_all_classes=False)
+    assert len(load_dataset(relaxed, load_context(tmp_path))) == 999
