@@ -47,12 +47,20 @@ class ViewSpec:
     solarize: float = 0.0
 
 
-def _uniform(shape: tuple[int, ...], low: float, high: float, gen: torch.Generator) -> torch.Tensor:
-    return torch.rand(shape, generator=gen) * (high - low) + low
+def _rand(shape: tuple[int, ...] | int, gen: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
+    """Uniform draws from the CPU generator ``gen`` (identical on every device), moved to ``device``."""
+    draws = torch.rand(shape, generator=gen)
+    return draws if device is None else draws.to(device)
 
 
-def _coin(batch: int, p: float, gen: torch.Generator) -> torch.Tensor:
-    return torch.rand(batch, generator=gen) < p
+def _uniform(
+    shape: tuple[int, ...], low: float, high: float, gen: torch.Generator, device: torch.device | None = None
+) -> torch.Tensor:
+    return _rand(shape, gen, device) * (high - low) + low
+
+
+def _coin(batch: int, p: float, gen: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
+    return _rand(batch, gen, device) < p
 
 
 def crop_boxes(
@@ -78,9 +86,9 @@ def crop_boxes(
 
 def resized_crop(images: torch.Tensor, boxes: torch.Tensor, flips: torch.Tensor, size: int) -> torch.Tensor:
     """Bilinear crops of ``boxes`` resized to ``size``, mirrored where ``flips`` is true."""
-    centre_x, centre_y, width, height = boxes.unbind(dim=1)
-    sign = torch.where(flips, -1.0, 1.0)
-    theta = torch.zeros(images.shape[0], 2, 3, dtype=images.dtype)
+    centre_x, centre_y, width, height = boxes.to(images.device).unbind(dim=1)
+    sign = torch.where(flips.to(images.device), -1.0, 1.0)
+    theta = torch.zeros(images.shape[0], 2, 3, dtype=images.dtype, device=images.device)
     theta[:, 0, 0] = width * sign
     theta[:, 0, 2] = 2 * centre_x - 1
     theta[:, 1, 1] = height
@@ -152,19 +160,19 @@ def color_jitter(
     images: torch.Tensor, strengths: tuple[float, float, float, float], p: float, gen: torch.Generator
 ) -> torch.Tensor:
     """``RandomApply(ColorJitter(*strengths), p)`` with each image's own factors and op order."""
-    batch = images.shape[0]
-    applied = _coin(batch, p, gen)
+    batch, device = images.shape[0], images.device
+    applied = _coin(batch, p, gen, device)
     bright, contrast, sat, hue = strengths
     factors = torch.stack(
         [
-            _uniform((batch,), max(0.0, 1 - bright), 1 + bright, gen),
-            _uniform((batch,), max(0.0, 1 - contrast), 1 + contrast, gen),
-            _uniform((batch,), max(0.0, 1 - sat), 1 + sat, gen),
-            _uniform((batch,), -hue, hue, gen),
+            _uniform((batch,), max(0.0, 1 - bright), 1 + bright, gen, device),
+            _uniform((batch,), max(0.0, 1 - contrast), 1 + contrast, gen, device),
+            _uniform((batch,), max(0.0, 1 - sat), 1 + sat, gen, device),
+            _uniform((batch,), -hue, hue, gen, device),
         ],
         dim=1,
     )
-    order = torch.argsort(torch.rand(batch, 4, generator=gen), dim=1)
+    order = torch.argsort(_rand((batch, 4), gen, device), dim=1)
     out = images.clone()
     for position in range(4):
         for op in range(4):
@@ -176,14 +184,14 @@ def color_jitter(
 
 def random_grayscale(images: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
     """``RandomGrayscale(p)``: three equal channels of the luma."""
-    chosen = _coin(images.shape[0], p, gen).view(-1, 1, 1, 1)
+    chosen = _coin(images.shape[0], p, gen, images.device).view(-1, 1, 1, 1)
     return torch.where(chosen, grayscale(images).expand_as(images), images)
 
 
 def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, kernel: int) -> torch.Tensor:
     """Separable Gaussian blur with one ``sigma`` per image and reflect padding, as torchvision's."""
     batch, channels, height, width = images.shape
-    offsets = torch.arange(kernel, dtype=images.dtype) - (kernel - 1) / 2
+    offsets = torch.arange(kernel, dtype=images.dtype, device=images.device) - (kernel - 1) / 2
     weights = torch.exp(-(offsets.view(1, -1) ** 2) / (2 * sigma.view(-1, 1) ** 2))
     weights = (weights / weights.sum(dim=1, keepdim=True)).repeat_interleave(channels, dim=0)
     pad = kernel // 2
@@ -197,8 +205,8 @@ def random_blur(
     images: torch.Tensor, p: float, sigma: tuple[float, float], kernel: int, gen: torch.Generator
 ) -> torch.Tensor:
     """``RandomApply(GaussianBlur(kernel, sigma), p)``."""
-    chosen = _coin(images.shape[0], p, gen)
-    sigmas = _uniform((images.shape[0],), sigma[0], sigma[1], gen)
+    chosen = _coin(images.shape[0], p, gen, images.device)
+    sigmas = _uniform((images.shape[0],), sigma[0], sigma[1], gen, images.device)
     index = torch.nonzero(chosen).squeeze(1)
     if index.numel() == 0:
         return images
@@ -209,14 +217,14 @@ def random_blur(
 
 def random_solarize(images: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
     """``RandomSolarize(threshold=0.5, p)``: invert pixels at or above the threshold."""
-    chosen = _coin(images.shape[0], p, gen).view(-1, 1, 1, 1)
+    chosen = _coin(images.shape[0], p, gen, images.device).view(-1, 1, 1, 1)
     return torch.where(chosen & (images >= 0.5), 1.0 - images, images)
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """The shapes family's per-channel normalisation."""
-    mean = torch.tensor(MEAN, dtype=images.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=images.dtype).view(1, 3, 1, 1)
+    mean = torch.tensor(MEAN, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
     return (images - mean) / std
 
 

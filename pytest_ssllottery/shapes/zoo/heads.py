@@ -47,9 +47,9 @@ def projection_mlp(
 class ContrastiveHead(nn.Module):
     """SimCLR v2's projection head as in Separius/SimCLRv2-Pytorch: bias-free linears, BN, zero last beta."""
 
-    def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3) -> None:
+    def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden_dim: int | None = None) -> None:
         super().__init__()
-        dims = (in_dim,) * num_layers + (out_dim,)
+        dims = (in_dim,) + (hidden_dim or in_dim,) * (num_layers - 1) + (out_dim,)
         self.layers = projection_mlp(dims, bias=False, last_bias=False)
         last_bn = nn.BatchNorm1d(out_dim)
         nn.init.zeros_(last_bn.bias)
@@ -63,19 +63,29 @@ class ContrastiveHead(nn.Module):
 
 
 class DINOHead(nn.Module):
-    """DINO's head: 3-layer GELU MLP to a bottleneck, L2 normalisation, weight-normalised last layer."""
+    """DINO's head: 3-layer GELU MLP to a bottleneck, L2 normalisation, weight-normalised last layer.
+
+    ``use_bn`` adds BatchNorm1d after each hidden linear layer (``main_dino.py --use_bn_in_head``).
+    """
 
     def __init__(
-        self, in_dim: int, out_dim: int, hidden_dim: int, bottleneck_dim: int, norm_last_layer: bool = True
+        self,
+        in_dim: int,
+        out_dim: int,
+        hidden_dim: int,
+        bottleneck_dim: int,
+        norm_last_layer: bool = True,
+        use_bn: bool = False,
     ) -> None:
         super().__init__()
-        self.mlp = nn.Sequential(
-            nn.Linear(in_dim, hidden_dim),
-            nn.GELU(),
-            nn.Linear(hidden_dim, hidden_dim),
-            nn.GELU(),
-            nn.Linear(hidden_dim, bottleneck_dim),
-        )
+        layers: list[nn.Module] = []
+        for width_in in (in_dim, hidden_dim):
+            layers.append(nn.Linear(width_in, hidden_dim))
+            if use_bn:
+                layers.append(nn.BatchNorm1d(hidden_dim))
+            layers.append(nn.GELU())
+        layers.append(nn.Linear(hidden_dim, bottleneck_dim))
+        self.mlp = nn.Sequential(*layers)
         for module in self.mlp:
             if isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=0.02)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,9 @@ from typing import Any
 import torch
 
 from ...cache import atomic_write_bytes
-from ...checkpoint_io import sha256_of
 from ..constants import ARCH
 from . import MANIFEST_NAME
+from .health import Health
 from .layouts import LAYOUTS
 from .train import TrainedMember
 
@@ -31,28 +32,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def member_entry(trained: TrainedMember, path: Path, threads: int) -> dict[str, Any]:
-    """The manifest record of one written checkpoint."""
+def member_entry(
+    trained: TrainedMember, checkpoint: bytes, threads: int, device: str, health: Health | None
+) -> dict[str, Any]:
+    """The manifest record of one checkpoint (its bytes as written), with how it was trained."""
     recipe = trained.recipe
+    collapse = trained.objective.collapse_loss(recipe.batch_size)
     return {
-        "file": path.name,
-        "sha256": sha256_of(path),
-        "size_bytes": path.stat().st_size,
+        "sha256": hashlib.sha256(checkpoint).hexdigest(),
+        "size_bytes": len(checkpoint),
         "arch": ARCH,
         "layout": trained.objective.layout,
         "layout_description": LAYOUTS[trained.objective.layout],
         "objective": recipe.objective_name,
-        "epochs": recipe.epochs,
         "steps": trained.steps,
         "batch_size": recipe.batch_size,
         "hyperparameters": jsonable(recipe.objective),
         "optimizer": jsonable(recipe.optim),
         "seed": trained.seed,
         "threads": threads,
+        "device": device,
+        "collapse_loss": round(collapse, 4) if collapse is not None else None,
+        "feature_health": jsonable(health) if health is not None else None,
         "wall_clock_seconds": round(trained.seconds, 1),
         "cpu_seconds": round(trained.cpu_seconds, 1),
         "load_average_1min": [round(value, 2) for value in trained.load_average],
-        "final_epoch_loss": round(trained.epoch_losses[-1], 6) if trained.epoch_losses else None,
+        "final_loss": round(trained.loss_curve[-1], 6) if trained.loss_curve else None,
+        "loss_curve": [round(value, 4) for value in trained.loss_curve],
         "torch_version": torch.__version__,
         "preprocessing": jsonable(recipe.preprocessing),
         "optimizer_state": "omitted",

@@ -1,4 +1,4 @@
-"""Optimizers and schedules of the zoo recipes: SGD or LARS, warmup plus cosine, momentum schedules."""
+"""Optimizers and schedules of the zoo recipes: SGD, LARS or AdamW, warmup plus cosine, momentum schedules."""
 
 from __future__ import annotations
 
@@ -16,16 +16,18 @@ class OptimConfig:
     """Optimizer of one member; ``lr`` is the peak rate for the member's batch size.
 
     LARS follows Barlow Twins' implementation: biases and norm weights (1-D tensors) get neither
-    weight decay nor the trust-ratio adaptation.
+    weight decay nor the trust-ratio adaptation. ``warmup`` is the fraction of all updates spent in the
+    linear warm-up.
     """
 
-    kind: Literal["sgd", "lars"] = "sgd"
+    kind: Literal["sgd", "lars", "adamw"] = "sgd"
     lr: float = 0.05
     final_lr: float = 0.0
     weight_decay: float = 1e-4
     momentum: float = 0.9
-    warmup_epochs: float = 0.0
+    warmup: float = 0.0
     eta: float = 0.001  # LARS trust coefficient
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW
 
 
 class LARS(torch.optim.Optimizer):
@@ -63,12 +65,14 @@ class LARS(torch.optim.Optimizer):
 
 
 def build_optimizer(config: OptimConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
-    """The optimizer over ``groups``; a group may carry ``fixed_lr`` and ``weight_decay`` overrides."""
+    """The optimizer over ``groups``; a group may carry ``fixed_lr``, ``lr_scale`` and ``weight_decay`` overrides."""
     for group in groups:
         group.setdefault("weight_decay", config.weight_decay)
         group.setdefault("fixed_lr", False)
     if config.kind == "lars":
         return LARS(groups, lr=config.lr, weight_decay=config.weight_decay, momentum=config.momentum, eta=config.eta)
+    if config.kind == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
@@ -79,9 +83,9 @@ def decay_groups(module: nn.Module, **extra: Any) -> list[dict[str, Any]]:
     return [{"params": weights, **extra}, {"params": others, "weight_decay": 0.0, **extra}]
 
 
-def cosine_lr(config: OptimConfig, step: int, total: int, steps_per_epoch: int) -> float:
-    """Linear warmup from 0 over ``warmup_epochs``, then cosine from ``lr`` to ``final_lr``."""
-    warmup = round(config.warmup_epochs * steps_per_epoch)
+def cosine_lr(config: OptimConfig, step: int, total: int) -> float:
+    """Linear warmup from 0 over the first ``warmup`` fraction of ``total`` updates, then cosine to ``final_lr``."""
+    warmup = round(config.warmup * total)
     if step < warmup:
         return config.lr * (step + 1) / warmup
     span = max(1, total - warmup)
@@ -89,9 +93,9 @@ def cosine_lr(config: OptimConfig, step: int, total: int, steps_per_epoch: int) 
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float, base_lr: float) -> None:
-    """Apply the scheduled rate; groups marked ``fixed_lr`` keep the base rate (SimSiam's predictor)."""
+    """Apply the scheduled rate times a group's ``lr_scale``; ``fixed_lr`` groups keep the base rate (SimSiam)."""
     for group in optimizer.param_groups:
-        group["lr"] = base_lr if group.get("fixed_lr") else lr
+        group["lr"] = (base_lr if group.get("fixed_lr") else lr) * group.get("lr_scale", 1.0)
 
 
 def momentum_to_one(base: float, step: int, total: int) -> float:

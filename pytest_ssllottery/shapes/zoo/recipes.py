@@ -1,8 +1,7 @@
-"""Per-member recipes: objective hyperparameters, optimizer, epochs and batch size, at two scales.
+"""Per-member recipes: objective hyperparameters, optimizer, number of updates and batch size, at two scales.
 
-``full`` is what the shipped zoo was trained with; epochs are chosen so that each SSL member takes about
-four to five minutes on 2 CPU cores (about equal wall-clock budget per method, as measured in
-``docs/zoo.md``). ``tiny`` runs a few steps on about a hundred images, for tests.
+``full`` is what the shipped zoo was trained with (the SSL members' recipes are in ``ssl_recipes``);
+``tiny`` runs three updates on about a hundred images, for tests.
 """
 
 from __future__ import annotations
@@ -14,23 +13,18 @@ from typing import Literal
 from ..constants import MEAN, STD
 from . import FILTER
 from .objectives import (
-    BarlowTwinsConfig,
-    BYOLConfig,
-    DINOConfig,
     MocoConfig,
     ObjectiveConfig,
-    SimCLRConfig,
-    SimSiamConfig,
     SupervisedConfig,
     SwAVConfig,
     UntrainedConfig,
-    VICRegConfig,
 )
 from .optim import OptimConfig
 
 Scale = Literal["full", "tiny"]
 TINY_BATCH = 32
 TINY_IMAGES = 96
+TINY_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -43,51 +37,57 @@ class Preprocessing:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one checkpoint is trained."""
+    """How one checkpoint is trained: ``steps`` updates at ``batch_size`` images each."""
 
     name: str
     objective_name: str
     objective: ObjectiveConfig
     optim: OptimConfig
-    epochs: int
+    steps: int
     batch_size: int = 128
     seed_offset: int = 0
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
 
 
 def _full() -> dict[str, Recipe]:
-    # Batch 128 everywhere: on this data progress is bound by the number of updates, not of images.
-    # SGD members follow their official optimizer; LARS members use the trust coefficient 0.001 of the
-    # originals with a peak rate close to their large-batch rates (a few hundred steps only).
-    lars = OptimConfig(kind="lars", lr=1.0, eta=0.001, weight_decay=1e-6, warmup_epochs=1)
-    supervised = OptimConfig(lr=0.1, weight_decay=5e-4, warmup_epochs=1)
+    from .ssl_recipes import ssl_recipes  # it builds on Recipe
+
+    # The filter and `supervised` keep the first release's recipes (the filter defines the adversarial
+    # split): SGD at batch 128, 20 and 40 epochs of 39 updates, one epoch of warm-up.
+    filter_optim = OptimConfig(lr=0.1, weight_decay=5e-4, warmup=0.05)
+    supervised_optim = OptimConfig(lr=0.1, weight_decay=5e-4, warmup=0.025)
     recipes = [
-        Recipe(FILTER, "supervised", SupervisedConfig(), supervised, epochs=20, seed_offset=1),
-        Recipe("supervised", "supervised", SupervisedConfig(), supervised, epochs=40),
-        Recipe("random", "untrained", UntrainedConfig(), OptimConfig(), epochs=0),
-        Recipe("simclr", "simclr", SimCLRConfig(), dataclasses.replace(lars, lr=0.85), epochs=17),
-        Recipe("moco_v2", "moco_v2", MocoConfig(), OptimConfig(lr=0.06, warmup_epochs=1), epochs=26),
-        Recipe("byol", "byol", BYOLConfig(), dataclasses.replace(lars, weight_decay=1.5e-6), epochs=13),
-        Recipe("simsiam", "simsiam", SimSiamConfig(), OptimConfig(lr=0.05), epochs=19),
-        Recipe("barlow_twins", "barlow_twins", BarlowTwinsConfig(), dataclasses.replace(lars, weight_decay=1.5e-6), 18),
-        Recipe("vicreg", "vicreg", VICRegConfig(), lars, epochs=16),
-        Recipe("swav", "swav", SwAVConfig(), lars, epochs=10),
-        Recipe("dino", "dino", DINOConfig(), OptimConfig(lr=0.03, warmup_epochs=1), epochs=7),
+        Recipe(FILTER, "supervised", SupervisedConfig(), filter_optim, steps=780, seed_offset=1),
+        Recipe("supervised", "supervised", SupervisedConfig(), supervised_optim, steps=1560),
+        Recipe("random", "untrained", UntrainedConfig(), OptimConfig(), steps=0),
+        *ssl_recipes(),
     ]
     return {recipe.name: recipe for recipe in recipes}
 
 
 def _tiny(recipe: Recipe) -> Recipe:
-    """One epoch at batch 32; queues shrunk to a multiple of the batch."""
+    """A few updates at batch 32; queues shrunk to a multiple of the batch."""
     objective = recipe.objective
     if isinstance(objective, MocoConfig):
         objective = dataclasses.replace(objective, queue_size=2 * TINY_BATCH)
     elif isinstance(objective, SwAVConfig):
-        objective = dataclasses.replace(
-            objective, queue_length=2 * TINY_BATCH, queue_start_epoch=0, freeze_prototypes_epochs=0.3
-        )
-    epochs = min(recipe.epochs, 1)
-    return dataclasses.replace(recipe, objective=objective, epochs=epochs, batch_size=TINY_BATCH)
+        objective = dataclasses.replace(objective, queue_length=2 * TINY_BATCH, queue_start=0.0, freeze_prototypes=0.3)
+    steps = min(recipe.steps, TINY_STEPS)
+    return dataclasses.replace(recipe, objective=objective, steps=steps, batch_size=TINY_BATCH)
+
+
+def relative_cost(recipe: Recipe) -> float:
+    """Pixels pushed through the backbone over the whole run, for scheduling the longest members first."""
+    objective = recipe.objective
+    views = [getattr(objective, "view", None)]
+    views += list(getattr(objective, "views", ()) or getattr(objective, "global_views", ()))
+    if getattr(objective, "global_view", None) is not None:
+        views += [objective.global_view] * 2  # type: ignore[attr-defined]
+    pixels = sum(v.size**2 for v in views if v is not None) or 32**2
+    local = getattr(objective, "local_view", None)
+    if local is not None:
+        pixels += getattr(objective, "num_local", 0) * local.size**2
+    return float(recipe.steps * recipe.batch_size * pixels)
 
 
 def recipe_for(name: str, scale: Scale = "full") -> Recipe:

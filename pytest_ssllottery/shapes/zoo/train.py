@@ -35,21 +35,25 @@ class TrainedMember:
     seconds: float
     cpu_seconds: float
     load_average: tuple[float, float]
-    epoch_losses: tuple[float, ...]
+    loss_curve: tuple[float, ...]
 
 
 @contextmanager
-def deterministic(threads: int) -> Iterator[None]:
-    """Fixed intra-op thread count and deterministic algorithms, restored on exit."""
+def deterministic(threads: int, warn_only: bool = False) -> Iterator[None]:
+    """Fixed intra-op thread count and deterministic algorithms, restored on exit.
+
+    ``warn_only`` (used on CUDA) warns instead of failing where an op has no deterministic kernel.
+    """
     previous_threads = torch.get_num_threads()
     previous_mode = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(True, warn_only=warn_only)
     try:
         yield
     finally:
         torch.set_num_threads(previous_threads)
-        torch.use_deterministic_algorithms(previous_mode)
+        torch.use_deterministic_algorithms(previous_mode, warn_only=previous_warn)
 
 
 def _load_average() -> float:
@@ -60,59 +64,73 @@ def _load_average() -> float:
         return math.nan
 
 
-def _epoch(
+LOSS_WINDOWS = 20  # the loss curve in the manifest: mean loss over this many equal spans of training
+
+
+def _update(
     objective: Objective,
     optimizer: torch.optim.Optimizer,
     recipe: Recipe,
-    data: tuple[torch.Tensor, torch.Tensor],
+    batch: tuple[torch.Tensor, ...],
+    step: Step,
     gen: torch.Generator,
-    first: Step,
 ) -> float:
-    images, labels = data
-    order = torch.randperm(len(images), generator=gen)
-    total = 0.0
-    for offset in range(first.steps_per_epoch):
-        step = Step(first.index + offset, first.total, first.epoch, first.epochs, first.steps_per_epoch)
-        set_lr(optimizer, cosine_lr(recipe.optim, step.index, step.total, step.steps_per_epoch), recipe.optim.lr)
-        batch = order[offset * recipe.batch_size : (offset + 1) * recipe.batch_size]
-        loss = objective.loss(to_float(images[batch]), labels[batch], gen, step)
-        if not math.isfinite(loss.item()):
-            raise ZooTrainingError(f"{recipe.name}: loss became {loss.item()} at step {step.index}; training diverged")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        objective.before_update(step)
-        optimizer.step()
-        objective.after_update(step)
-        total += loss.item()
-    return total / first.steps_per_epoch
+    set_lr(optimizer, cosine_lr(recipe.optim, step.index, step.total), recipe.optim.lr)
+    images, labels = batch
+    loss = objective.loss(to_float(images), labels, gen, step)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise ZooTrainingError(f"{recipe.name}: loss became {value} at step {step.index}; training diverged")
+    if objective.pretext_loss is not None:
+        value = objective.pretext_loss
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()  # type: ignore[no-untyped-call]
+    objective.before_update(step)
+    optimizer.step()
+    objective.after_update(step)
+    return value
 
 
-def train_member(recipe: Recipe, images: torch.Tensor, labels: torch.Tensor, seed: int, log: Log) -> TrainedMember:
+def train_member(
+    recipe: Recipe, images: torch.Tensor, labels: torch.Tensor, seed: int, log: Log, device: str = "cpu"
+) -> TrainedMember:
     """Train ``recipe`` on uint8 ``(N, 32, 32, 3)`` images; deterministic given the seed and thread count.
 
-    The global RNG is seeded before the objective is built, so every member with the same seed starts
-    from the same backbone initialisation (the ``random`` member is that initialisation).
+    Updates walk through the images in a fresh seeded permutation per epoch (a trailing partial batch
+    is dropped). The global RNG is seeded before the objective is built, so every member with the same
+    seed starts from the same backbone initialisation (the ``random`` member is that initialisation).
+    Random draws (permutations, augmentations) come from a CPU generator on every device.
 
     Raises:
         ZooTrainingError: fewer images than one batch, or a non-finite loss.
     """
     member_seed = seed + recipe.seed_offset
     torch.manual_seed(member_seed)
-    objective = recipe.objective.build().to(memory_format=torch.channels_last).train()
+    objective = recipe.objective.build().to(device).to(memory_format=torch.channels_last).train()
     optimizer = build_optimizer(recipe.optim, objective.parameter_groups(recipe.optim))
     gen = torch.Generator().manual_seed(member_seed)
     steps_per_epoch = len(images) // recipe.batch_size
-    if recipe.epochs and not steps_per_epoch:
+    if recipe.steps and not steps_per_epoch:
         raise ZooTrainingError(f"{recipe.name}: {len(images)} images are fewer than one batch of {recipe.batch_size}")
-    total = recipe.epochs * steps_per_epoch
+    images, labels = images.to(device), labels.to(device)
+    window = max(1, math.ceil(recipe.steps / LOSS_WINDOWS))
     start, cpu_start, load_start = time.perf_counter(), time.process_time(), _load_average()
     losses: list[float] = []
-    for epoch in range(recipe.epochs):
-        first = Step(epoch * steps_per_epoch, total, epoch, recipe.epochs, steps_per_epoch)
-        losses.append(_epoch(objective, optimizer, recipe, (images, labels), gen, first))
-        elapsed = time.perf_counter() - start
-        log(f"{recipe.name}: epoch {epoch + 1}/{recipe.epochs} loss {losses[-1]:.4f} ({elapsed:.0f} s)")
-    objective.eval().to(memory_format=torch.contiguous_format)
+    running = 0.0
+    order = torch.empty(0, dtype=torch.long)
+    for index in range(recipe.steps):
+        offset = index % steps_per_epoch
+        if offset == 0:
+            order = torch.randperm(len(images), generator=gen)
+        batch = order[offset * recipe.batch_size : (offset + 1) * recipe.batch_size].to(device)
+        step = Step(index, recipe.steps, steps_per_epoch)
+        running += _update(objective, optimizer, recipe, (images[batch], labels[batch]), step, gen)
+        if (index + 1) % window == 0 or index + 1 == recipe.steps:
+            losses.append(running / ((index % window) + 1))
+            running = 0.0
+            elapsed = time.perf_counter() - start
+            log(f"{recipe.name}: step {index + 1}/{recipe.steps} loss {losses[-1]:.4f} ({elapsed:.0f} s)")
+    objective.eval().to("cpu").to(memory_format=torch.contiguous_format)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     load = (load_start, _load_average())
-    return TrainedMember(recipe, objective, member_seed, total, seconds, cpu_seconds, load, tuple(losses))
+    return TrainedMember(recipe, objective, member_seed, recipe.steps, seconds, cpu_seconds, load, tuple(losses))

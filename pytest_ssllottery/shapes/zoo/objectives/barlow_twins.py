@@ -68,6 +68,10 @@ class BarlowTwins(Objective):
         z2 = self.projector(self.backbone(make_view(images, self.config.views[1], gen)))
         return barlow_twins_loss(cross_correlation(z1, z2, self.bn), self.config.lambd)
 
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """Constant embeddings normalise to 0: the cross-correlation is 0 and each diagonal term costs 1."""
+        return float(self.config.proj_dim)
+
     def feature_model(self) -> nn.Module:
         """The backbone."""
         return self.backbone

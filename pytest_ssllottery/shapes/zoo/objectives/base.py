@@ -20,18 +20,21 @@ FEATURE_DIM = SHAPES_WIDTHS[-1]
 
 @dataclass(frozen=True)
 class Step:
-    """Position in training, for schedules that depend on the iteration or the epoch."""
+    """Position in training: update ``index`` of ``total``; an epoch is one pass over the training images."""
 
     index: int
     total: int
-    epoch: int
-    epochs: int
     steps_per_epoch: int
 
     @property
     def progress(self) -> float:
         """Fraction of training done, in ``[0, 1)``."""
         return self.index / max(1, self.total)
+
+    @property
+    def epoch(self) -> int:
+        """Passes over the training images completed before this update."""
+        return self.index // max(1, self.steps_per_epoch)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class Objective(nn.Module, ABC):
     """A training objective around one ``shapes_resnet`` backbone, with its heads and momentum copies."""
 
     layout: str = ""
+    # The pretext (SSL) part of the last loss, when the loss also trains an online classifier on detached
+    # features (SimCLR v2, BYOL); the manifest's loss curve and the collapse check use it.
+    pretext_loss: float | None = None
 
     @abstractmethod
     def loss(self, images: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, step: Step) -> torch.Tensor:
@@ -87,6 +93,15 @@ class Objective(nn.Module, ABC):
     @abstractmethod
     def checkpoint(self, info: SaveInfo) -> Any:
         """The object to ``torch.save``, in the layout of the method's official release."""
+
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """The loss of the collapsed solution (every image mapped to one point), where it is well defined.
+
+        A final loss at this value means the member learned nothing. For BYOL and SimSiam the collapsed
+        solution is the loss minimum, so the value only says that a loss near it needs the feature
+        diagnostics (``health.py``) to be read; None where no single value exists.
+        """
+        return None
 
     def parameter_groups(self, optim: OptimConfig) -> list[dict[str, Any]]:
         """Optimizer parameter groups; by default every trainable parameter in one group."""

@@ -70,7 +70,12 @@ class BYOL(Objective):
         with torch.no_grad():
             targets = [self.target_projector(self.target_backbone(view)) for view in views]
         byol = (regression_loss(predictions[0], targets[1]) + regression_loss(predictions[1], targets[0])).mean()
+        self.pretext_loss = float(byol.detach())
         return byol + F.cross_entropy(self.classifier(hidden[0].detach()), labels)
+
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """A constant target is predicted exactly: the regression loss is 0, its minimum."""
+        return 0.0
 
     def after_update(self, step: Step) -> None:
         """Move the target towards the online network; tau rises from ``base_momentum`` to 1."""

@@ -1,12 +1,15 @@
 """DINO: a student matches a momentum teacher's centred, sharpened distribution over multi-crops.
 
 Student and teacher are a backbone plus a DINOHead (weight-normalised last layer, frozen during the
-first ``freeze_last_layer`` epochs). The teacher sees the two global crops; its output is centred with
-an EMA centre and sharpened with a temperature that warms up from ``warmup_teacher_temp``.
+first ``freeze_last_layer`` fraction of training). The teacher sees the two global crops; its output is
+centred with an EMA centre and sharpened with a temperature that warms up from ``warmup_teacher_temp``.
+Schedules that ``main_dino.py`` counts in epochs are fractions of all updates here, since the zoo's
+budgets are counted in updates.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,11 +45,11 @@ class MultiCropWrapper(nn.Module):
         return out
 
 
-def teacher_temperature(epoch: int, warmup: float, final: float, warmup_epochs: int) -> float:
-    """DINO's schedule: linear from ``warmup`` to ``final`` over ``warmup_epochs`` epochs, then constant."""
-    if epoch >= warmup_epochs:
+def teacher_temperature(progress: float, warmup: float, final: float, warmup_fraction: float) -> float:
+    """DINO's schedule: linear from ``warmup`` to ``final`` over the first ``warmup_fraction`` of training."""
+    if progress >= warmup_fraction:
         return final
-    return warmup if warmup_epochs <= 1 else warmup + (final - warmup) * epoch / (warmup_epochs - 1)
+    return warmup + (final - warmup) * progress / warmup_fraction
 
 
 def dino_loss(
@@ -91,15 +94,16 @@ class DINOConfig:
     hidden_dim: int = 128
     bottleneck_dim: int = 64
     norm_last_layer: bool = True
+    use_bn_in_head: bool = False
     num_local: int = 8
     student_temp: float = 0.1
     warmup_teacher_temp: float = 0.04
     teacher_temp: float = 0.07
-    warmup_teacher_temp_epochs: int = 2
+    warmup_teacher_temp_fraction: float = 0.1
     center_momentum: float = 0.9
     momentum_teacher: float = 0.99
     clip_grad: float = 3.0
-    freeze_last_layer: int = 1
+    freeze_last_layer: float = 0.01
     global_views: tuple[ViewSpec, ViewSpec] = field(default_factory=lambda: (DINO_GLOBAL_1, DINO_GLOBAL_2))
     local_view: ViewSpec = field(default_factory=lambda: DINO_LOCAL)
 
@@ -117,7 +121,14 @@ class DINO(Objective):
     def __init__(self, config: DINOConfig) -> None:
         super().__init__()
         self.config = config
-        head = DINOHead(FEATURE_DIM, config.out_dim, config.hidden_dim, config.bottleneck_dim, config.norm_last_layer)
+        head = DINOHead(
+            FEATURE_DIM,
+            config.out_dim,
+            config.hidden_dim,
+            config.bottleneck_dim,
+            config.norm_last_layer,
+            config.use_bn_in_head,
+        )
         self.student = MultiCropWrapper(new_backbone(nn.Identity()), head)
         self.teacher = frozen_copy(self.student)
         self.register_buffer("center", torch.zeros(1, config.out_dim))
@@ -130,20 +141,24 @@ class DINO(Objective):
             teacher_out = self.teacher(crops[:2])
         student_out = self.student(crops)
         temp = teacher_temperature(
-            step.epoch, config.warmup_teacher_temp, config.teacher_temp, config.warmup_teacher_temp_epochs
+            step.progress, config.warmup_teacher_temp, config.teacher_temp, config.warmup_teacher_temp_fraction
         )
         loss = dino_loss(student_out, teacher_out, self.center, config.student_temp, temp)
         update_center(self.center, teacher_out, config.center_momentum)
         return loss
+
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """Collapse to the uniform distribution (centring without enough sharpening): ``ln K``."""
+        return math.log(self.config.out_dim)
 
     def parameter_groups(self, optim: OptimConfig) -> list[dict[str, Any]]:
         """The student's weights, and its biases and norms without weight decay."""
         return decay_groups(self.student)
 
     def before_update(self, step: Step) -> None:
-        """Clip gradients; cancel the last layer's gradient during the first ``freeze_last_layer`` epochs."""
+        """Clip gradients; cancel the last layer's gradient during the first ``freeze_last_layer`` of training."""
         clip_gradients(self.student, self.config.clip_grad)
-        if step.epoch < self.config.freeze_last_layer:
+        if step.progress < self.config.freeze_last_layer:
             for name, param in self.student.named_parameters():
                 if "last_layer" in name:
                     param.grad = None
@@ -168,10 +183,10 @@ class DINO(Objective):
             "out_dim": config.out_dim,
             "norm_last_layer": config.norm_last_layer,
             "momentum_teacher": config.momentum_teacher,
-            "use_bn_in_head": False,
+            "use_bn_in_head": config.use_bn_in_head,
             "warmup_teacher_temp": config.warmup_teacher_temp,
             "teacher_temp": config.teacher_temp,
-            "warmup_teacher_temp_epochs": config.warmup_teacher_temp_epochs,
+            "warmup_teacher_temp_fraction": config.warmup_teacher_temp_fraction,
             "clip_grad": config.clip_grad,
             "freeze_last_layer": config.freeze_last_layer,
             "global_crops_scale": config.global_views[0].scale,

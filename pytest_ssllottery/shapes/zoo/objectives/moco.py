@@ -8,6 +8,7 @@ unshuffled.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature:
     positive = torch.einsum("nc,nc->n", q, k).unsqueeze(-1)
     negative = torch.einsum("nc,ck->nk", q, queue.clone().detach())
     logits = torch.cat([positive, negative], dim=1) / temperature
-    return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
+    return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long, device=q.device))
 
 
 @torch.no_grad()
@@ -80,7 +81,7 @@ class MoCo(Objective):
 
     @torch.no_grad()
     def _keys(self, images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        shuffle = torch.randperm(images.shape[0], generator=gen)
+        shuffle = torch.randperm(images.shape[0], generator=gen).to(images.device)
         keys = F.normalize(self._grouped(self.encoder_k, images[shuffle]), dim=1)
         return keys[torch.argsort(shuffle)]
 
@@ -93,6 +94,10 @@ class MoCo(Objective):
         loss = info_nce(q, k, self.queue, self.config.temperature)
         enqueue(self.queue, self.queue_ptr, k)
         return loss
+
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """Identical keys: the positive is one of ``K + 1`` equal logits."""
+        return math.log(self.config.queue_size + 1)
 
     def feature_model(self) -> nn.Module:
         """The query encoder (the loader must prefer it over the key encoder)."""

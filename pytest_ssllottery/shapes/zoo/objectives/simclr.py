@@ -6,6 +6,7 @@ stop-gradient features alongside; Separius's converted checkpoint ships it as ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +35,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     batch = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     logits = z @ z.t() / temperature
-    self_mask = torch.eye(2 * batch, dtype=torch.bool)
+    self_mask = torch.eye(2 * batch, dtype=torch.bool, device=z.device)
     logits = logits.masked_fill(self_mask, float("-inf"))
-    targets = torch.cat([torch.arange(batch, 2 * batch), torch.arange(0, batch)])
+    targets = torch.cat([torch.arange(batch, 2 * batch), torch.arange(0, batch)]).to(z.device)
     return F.cross_entropy(logits, targets)
 
 
@@ -47,6 +48,7 @@ class SimCLRConfig:
     temperature: float = 0.2
     proj_layers: int = 3
     proj_dim: int = 64
+    proj_hidden: int = 64
     view: ViewSpec = field(default_factory=lambda: SIMCLR_VIEW)
 
     def build(self) -> SimCLR:
@@ -63,7 +65,7 @@ class SimCLR(Objective):
         super().__init__()
         self.config = config
         self.backbone = new_backbone(nn.Identity())
-        self.head = ContrastiveHead(FEATURE_DIM, config.proj_dim, config.proj_layers)
+        self.head = ContrastiveHead(FEATURE_DIM, config.proj_dim, config.proj_layers, config.proj_hidden)
         self.classifier = nn.Linear(FEATURE_DIM, NUM_CLASSES)
 
     def loss(self, images: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, step: Step) -> torch.Tensor:
@@ -72,7 +74,13 @@ class SimCLR(Objective):
         hidden = self.backbone(views)
         z1, z2 = self.head(hidden).chunk(2)
         supervised = F.cross_entropy(self.classifier(hidden.detach()), labels.repeat(2))
-        return nt_xent(z1, z2, self.config.temperature) + supervised
+        pretext = nt_xent(z1, z2, self.config.temperature)
+        self.pretext_loss = float(pretext.detach())
+        return pretext + supervised
+
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """Identical projections: every one of the ``2B - 1`` candidates is equally likely."""
+        return math.log(2 * batch_size - 1)
 
     def feature_model(self) -> nn.Module:
         """The backbone."""

@@ -67,6 +67,10 @@ class SimSiam(Objective):
         p1, p2 = self.predictor(z1), self.predictor(z2)
         return 0.5 * (negative_cosine(p1, z2) + negative_cosine(p2, z1))
 
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """A constant output is perfectly aligned: -1, the minimum (SimSiam's collapse)."""
+        return -1.0
+
     def parameter_groups(self, optim: OptimConfig) -> list[dict[str, Any]]:
         """Encoder on the cosine schedule; the predictor at a fixed rate (``--fix-pred-lr``)."""
         encoder = [p for p in self.encoder.parameters() if p.requires_grad]

@@ -1,12 +1,14 @@
 """SwAV: swapped prediction of Sinkhorn-Knopp cluster assignments over normalised prototypes.
 
 Multi-crop (2 global + small local crops), prototypes re-normalised before every step and frozen for
-the first iterations, and SwAV's optional feature queue for small batches.
+the first updates, and SwAV's optional feature queue for small batches. Schedules that ``main_swav.py``
+counts in epochs or iterations are fractions of all updates here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +72,9 @@ class SwAVConfig:
     epsilon: float = 0.05
     sinkhorn_iterations: int = 3
     num_local: int = 6
-    freeze_prototypes_epochs: float = 1.0
+    freeze_prototypes: float = 0.01
     queue_length: int = 1024
-    queue_start_epoch: int = 2
+    queue_start: float = 0.1
     global_view: ViewSpec = field(default_factory=lambda: SWAV_GLOBAL)
     local_view: ViewSpec = field(default_factory=lambda: SWAV_LOCAL)
 
@@ -98,7 +100,7 @@ class SwAV(Objective):
 
     def _assign(self, output: torch.Tensor, embedding: torch.Tensor, batch: int, step: Step) -> list[torch.Tensor]:
         codes = []
-        queue_on = self.config.queue_length > 0 and step.epoch >= self.config.queue_start_epoch
+        queue_on = self.config.queue_length > 0 and step.progress >= self.config.queue_start
         for index, crop_id in enumerate((0, 1)):
             with torch.no_grad():
                 out = output[batch * crop_id : batch * (crop_id + 1)].detach()
@@ -122,9 +124,13 @@ class SwAV(Objective):
         codes = self._assign(output, embedding.detach(), images.shape[0], step)
         return swapped_prediction(output, codes, (0, 1), self.config.temperature)
 
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """Uniform predictions over the prototypes: ``ln K``."""
+        return math.log(self.config.num_prototypes)
+
     def before_update(self, step: Step) -> None:
-        """Cancel the prototypes' gradient during the first ``freeze_prototypes_epochs``."""
-        if step.index < round(self.config.freeze_prototypes_epochs * step.steps_per_epoch):
+        """Cancel the prototypes' gradient during the first ``freeze_prototypes`` of training."""
+        if step.progress < self.config.freeze_prototypes:
             self.prototypes.weight.grad = None
 
     def feature_model(self) -> nn.Module:

@@ -73,6 +73,10 @@ class VICReg(Objective):
         config = self.config
         return vicreg_loss(x, y, config.sim_coeff, config.std_coeff, config.cov_coeff)
 
+    def collapse_loss(self, batch_size: int) -> float | None:
+        """Constant embeddings: no invariance or covariance cost, the whole variance hinge."""
+        return float(self.config.std_coeff * (1 - 1e-4**0.5))
+
     def feature_model(self) -> nn.Module:
         """The backbone."""
         return self.backbone

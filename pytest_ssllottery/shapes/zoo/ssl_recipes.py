@@ -1,0 +1,65 @@
+"""The SSL members' recipes: each method's own objective, scaled to many small updates on a CPU.
+
+On this data, linear-probe accuracy follows the number of updates, not the number of images seen
+(``docs/zoo.md``), so every member trains with AdamW on small batches of small crops (evaluated at
+32 px), under a cosine schedule with 5 % warm-up, for a budget counted in updates. Colour jitter and
+grayscale are strong enough that colour cannot solve the pretext task. Each method keeps its own loss,
+heads, momentum encoder, queue, predictor, Sinkhorn step or centring, at the defaults of its paper
+scaled to this size. Recipes were fixed from the train and val splits only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .augment import ViewSpec
+from .objectives import (
+    BarlowTwinsConfig,
+    BYOLConfig,
+    DINOConfig,
+    MocoConfig,
+    SimCLRConfig,
+    SimSiamConfig,
+    SwAVConfig,
+    VICRegConfig,
+)
+from .optim import OptimConfig
+from .recipes import Recipe
+
+SSL_BATCH = 32
+CROP = 20
+LOCAL_CROP = 12
+# Strong colour distortion: without it, instance discrimination on this data is solved by colour.
+SSL_VIEW = ViewSpec(size=CROP, scale=(0.3, 1.0), jitter=(0.8, 0.8, 0.8, 0.4), jitter_p=0.8, grayscale=0.3)
+LOCAL_VIEW = dataclasses.replace(SSL_VIEW, size=LOCAL_CROP, scale=(0.08, 0.3))
+ADAMW = OptimConfig(kind="adamw", lr=2e-3, weight_decay=1e-4, warmup=0.05)
+STEPS = 12000
+
+
+def ssl_recipes() -> list[Recipe]:
+    """The eight SSL members, in report order."""
+    two_views = (SSL_VIEW, SSL_VIEW)
+    return [
+        Recipe("simclr", "simclr", SimCLRConfig(proj_hidden=256, proj_dim=128, view=SSL_VIEW), ADAMW, STEPS, SSL_BATCH),
+        Recipe("moco_v2", "moco_v2", MocoConfig(queue_size=1024, bn_groups=2, view=SSL_VIEW), ADAMW, STEPS, SSL_BATCH),
+        Recipe("byol", "byol", BYOLConfig(views=two_views), ADAMW, STEPS, SSL_BATCH),
+        Recipe("simsiam", "simsiam", SimSiamConfig(view=SSL_VIEW), ADAMW, STEPS, SSL_BATCH),
+        Recipe("barlow_twins", "barlow_twins", BarlowTwinsConfig(views=two_views), ADAMW, STEPS, SSL_BATCH),
+        Recipe("vicreg", "vicreg", VICRegConfig(views=two_views), ADAMW, STEPS, SSL_BATCH),
+        Recipe(
+            "swav",
+            "swav",
+            SwAVConfig(queue_length=512, global_view=SSL_VIEW, local_view=LOCAL_VIEW),
+            ADAMW,
+            STEPS,
+            SSL_BATCH,
+        ),
+        Recipe(
+            "dino",
+            "dino",
+            DINOConfig(global_views=two_views, local_view=LOCAL_VIEW),
+            ADAMW,
+            STEPS,
+            SSL_BATCH,
+        ),
+    ]
