@@ -1,7 +1,7 @@
 """pytest-ssllottery: stop the benchmark lottery in self-supervised vision.
 
-The pure core (everything except ``plugin``, ``options``, ``items`` and ``xdist_hooks``) never imports
-pytest and can be used from Python or from ``python -m pytest_ssllottery``.
+The pure core (every subpackage but ``plugin``) never imports pytest and can be used from Python or from
+``python -m pytest_ssllottery``; docs/architecture.md shows which package calls which.
 """
 
 from __future__ import annotations

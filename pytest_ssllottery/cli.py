@@ -9,25 +9,47 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .analysis import Analysis, FitOptions, analyse
-from .cache import atomic_write_bytes
 from .errors import SslLotteryError
-from .report import ReportInput, render_json, render_markdown, render_terminal
+from .report.analysis import Analysis, FitOptions, analyse
+from .report.model import ReportInput
+from .report.outputs import write_outputs
+from .report.sections import build_report
+from .report.terminal import render_terminal
 from .spelling import did_you_mean
+from .suite.flags import FLAGS, Flag
+from .suite.settings import Invocation, ReportSettings, resolve_settings
+
+REPORT_FLAGS = ("report_json", "report_md", "plots")
+
+
+def _add_flag(parser: argparse.ArgumentParser, flag: Flag) -> None:
+    """One setting of the shared declaration table, as ``ssllottery`` spells it."""
+    kwargs: dict[str, object] = {"dest": flag.name, "help": flag.help, "default": flag.default}
+    if flag.kind == "switch":
+        kwargs["action"] = "store_true"
+    else:
+        kwargs["metavar"] = flag.metavar or "|".join(flag.choices) or None
+        if flag.kind == "append":
+            kwargs["action"] = "append"
+        elif flag.kind in ("int", "float", "path"):
+            kwargs["type"] = {"int": int, "float": float, "path": Path}[flag.kind]
+        elif flag.kind == "choice":
+            kwargs["choices"] = flag.choices
+    parser.add_argument(*flag.cli_flags, **kwargs)  # type: ignore[arg-type]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", dest="json_path", type=Path, help="Write the report as JSON")
-    parser.add_argument("--md", dest="md_path", type=Path, help="Write the report as Markdown")
-    parser.add_argument("--plots", type=Path, metavar="DIR", help="Write PNG figures (needs the [plots] extra)")
+    for flag in FLAGS:
+        if flag.name in REPORT_FLAGS:
+            _add_flag(parser, flag)
     parser.add_argument("--top", type=int, default=None, metavar="N", help="Show only the first N methods in tables")
     parser.add_argument("--color", choices=("auto", "yes", "no"), default="auto", help="Colour the terminal report")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="Shorter report")
@@ -115,14 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _common(analyze)
     run = commands.add_parser("run", help="Compute every cell of a suite and print the report (no gating)")
-    run.add_argument("--suite", required=True, help="Bundled suite name or path to a suite TOML file")
-    run.add_argument("--data-root", type=Path, help="Folder holding the suite's datasets")
-    run.add_argument("--checkpoint-dir", type=Path, help="Folder for relative checkpoint paths")
-    run.add_argument(
-        "--cache-dir", type=Path, default=Path(".ssl_cache"), help="Feature/probe cache (default .ssl_cache)"
-    )
-    run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    run.add_argument("--trust-checkpoints", action="store_true", help="Allow checkpoints needing full unpickling")
+    for flag in FLAGS:
+        if flag.scope == "both" and flag.name not in REPORT_FLAGS:
+            _add_flag(run, flag)
     _common(run)
     return parser
 
@@ -134,22 +151,17 @@ def _color(choice: str) -> bool:
 
 
 def _emit(data: ReportInput, args: argparse.Namespace) -> None:
+    outputs = ReportSettings(args.report_json, args.report_md, args.plots)
+    notes = write_outputs(build_report(data), outputs, job_summary=False)
+    if notes:
+        data = replace(data, notes=[*data.notes, *notes])
     width = shutil.get_terminal_size((120, 40)).columns
-    verbosity = -int(args.quiet)
-    sys.stdout.write(render_terminal(data, width=width, color=_color(args.color), verbosity=verbosity))
-    if args.json_path:
-        atomic_write_bytes(args.json_path, (json.dumps(render_json(data), indent=2, sort_keys=True) + "\n").encode())
-    if args.md_path:
-        atomic_write_bytes(args.md_path, render_markdown(data).encode())
-    if args.plots:
-        from .plots import write_plots
-
-        for path in write_plots(data.analysis, args.plots):
-            sys.stdout.write(f"wrote {path}\n")
+    report = build_report(data, -int(args.quiet))
+    sys.stdout.write(render_terminal(report, width=width, color=_color(args.color)))
 
 
 def _analyze(args: argparse.Namespace) -> ReportInput:
-    from .tables import read_table
+    from .report.tables import read_table
 
     loaded = read_table(args.table)
     if args.datasets:
@@ -186,26 +198,21 @@ def _analyze(args: argparse.Namespace) -> ReportInput:
 
 
 def _run(args: argparse.Namespace) -> ReportInput:
-    from .resources import resolve_suite
-    from .runconfig import RunSettings
-    from .session import LotterySession, SessionConfig
-    from .spec import load_suite
+    from .compute.cache import check_writable
+    from .gate.run import LotteryRun, RunConfig
+    from .report.assemble import suite_analysis
+    from .suite.setup import prepare_suite
 
-    suite = load_suite(resolve_suite(args.suite, cwd=Path.cwd()))
-    settings = RunSettings(
-        cache_dir=args.cache_dir,
-        data_root=args.data_root,
-        checkpoint_dir=args.checkpoint_dir,
-        device=args.device,
-        num_workers=min(8, os.cpu_count() or 1),
-        trust_checkpoints=args.trust_checkpoints,
-    )
-    session = LotterySession(SessionConfig(suite, settings, Path(os.devnull) / "none.json"))
-    analysis, _ = session.run_ranking()
-    for method in suite.methods:
-        session.aggregates[method.name] = session.engine.aggregate(method.name)
+    if not args.suite:
+        raise SslLotteryError("run: --suite is required (a bundled suite name or the path to a suite TOML file)")
+    cwd = Path.cwd()
+    settings = resolve_settings({f.name: getattr(args, f.name, None) for f in FLAGS}, Invocation(cwd, cwd))
+    suite = prepare_suite(settings.suite_path, settings.overrides)
+    check_writable(settings.run.cache_dir)
+    run = LotteryRun(RunConfig(suite, settings.run))
+    run.compute_all()
     title = f"SSL lottery run of suite {suite.name} (no baselines, no gate), reference {suite.reference}"
-    return ReportInput(title, analysis, max_rows=args.top)
+    return ReportInput(title, suite_analysis(suite, run.cells.values()), max_rows=args.top)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,10 @@ class SslLotteryError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class SettingsError(SslLotteryError):
+    """A command-line flag or ini value is invalid (pytest shows it as a usage error)."""
+
+
 class SpecError(SslLotteryError):
     """A suite TOML file does not match the schema."""
 

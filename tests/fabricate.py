@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pytest_ssllottery.archs import get_architecture
+from pytest_ssllottery.checkpoints.archs import get_architecture
 
 CLASSES = 3
 SIZE = 8

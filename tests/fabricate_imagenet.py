@@ -20,11 +20,11 @@ import scipy.io
 import torch
 from PIL import Image
 
-from pytest_ssllottery.archs import get_architecture
+from pytest_ssllottery.checkpoints.archs import get_architecture
 from pytest_ssllottery.datasets import LoadContext
 from pytest_ssllottery.datasets.imagenet_classes import imagenet_wnids
 from pytest_ssllottery.shapes.zoo.layouts import to_separius
-from pytest_ssllottery.spec import DatasetSpec
+from pytest_ssllottery.suite.spec import DatasetSpec
 
 WNIDS = imagenet_wnids()
 SEA_SNAKE = 65  # n01751748: val_00000001's class; the devkit lists it as ILSVRC2012_ID 490

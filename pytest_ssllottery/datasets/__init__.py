@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import SpecError
-from ..spec import DatasetSpec
 from ..spelling import did_you_mean
+from ..suite.spec import DatasetSpec
 from .base import EvalDataset, LoadContext
 from .option_schema import Option, Schema, check_options
 from .sources import ArraySource, FileSource, ImageSource

@@ -12,10 +12,10 @@ import zipfile
 import numpy as np
 
 from ..errors import DatasetError
-from ..labels import Labels
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext, reject_unknown_options
+from .labels import Labels
 from .sources import ArraySource
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..labels import Labels
+from .labels import Labels
 from .sources import ImageSource
 
 

@@ -28,7 +28,7 @@ def is_wnid(name: str) -> bool:
 @cache
 def imagenet_wnids() -> tuple[str, ...]:
     """The 1000 ImageNet-1k wnids in class-index order (sorted), from timm's shipped list."""
-    from ..resources import resolve_resource
+    from ..suite.resources import resolve_resource
 
     path = resolve_resource(SYNSETS_RESOURCE, Path("."))
     try:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError, SpecError
-from ..labels import Labels
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext
 from .imagenet_classes import A_INDICES_RESOURCE, R_INDICES_RESOURCE, imagenet_wnids, index_of, is_wnid
@@ -35,6 +34,7 @@ from .imagenet_options import (
     check_empty_folders,
     check_num_classes,
 )
+from .labels import Labels
 from .option_schema import IMAGENET_SHARED
 
 
@@ -84,7 +84,7 @@ def subset_classes(spec: DatasetSpec, context: LoadContext, default_resource: st
     Raises:
         SpecError: none is given, or an index is out of range.
     """
-    from ..resources import resolve_resource
+    from ..suite.resources import resolve_resource
 
     if spec.classes is not None:
         bad = [c for c in spec.classes if not 0 <= c < 1000]

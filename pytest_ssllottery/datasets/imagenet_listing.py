@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DatasetError
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from .base import LoadContext
 from .sources import FileSource
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError, SpecError
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from .base import LoadContext
 
 SHARED_OPTIONS = ("expected_count", "require_all_classes")
@@ -68,7 +68,7 @@ class DatasetOptions:
 
     def path(self, key: str, context: LoadContext, default: str | None = None) -> Path | None:
         """A path option: ``package:<pkg>/<file>``, absolute, or relative to the data root (else the suite folder)."""
-        from ..resources import resolve_resource
+        from ..suite.resources import resolve_resource
 
         value = self.string(key, default)
         if value is None:

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from ..labels import Labels
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext
 from .imagenet_classes import NUM_CLASSES
 from .imagenet_listing import preview
 from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
 from .imagenet_val import list_val
+from .labels import Labels
 from .option_schema import IMAGENET_SHARED, Option
 
 REAL_SCORED = 46_837

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DatasetError
-from ..labels import Labels
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext
 from .imagenet_classes import NUM_CLASSES
@@ -28,6 +27,7 @@ from .imagenet_options import (
     check_empty_folders,
     check_num_classes,
 )
+from .labels import Labels
 from .option_schema import IMAGENET_SHARED, Option
 
 V2_SIZE = 10_000

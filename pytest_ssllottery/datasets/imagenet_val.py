@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from ..labels import Labels
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext
 from .imagenet_classes import imagenet_wnids, index_of, is_wnid
@@ -29,6 +28,7 @@ from .imagenet_devkit import DEVKIT_NAMES, SOLUTION_NAMES, read_devkit, read_gro
 from .imagenet_folders import wnid_folders
 from .imagenet_listing import file_source, is_image, layout_error, list_folders, open_root, preview
 from .imagenet_options import SHARED_OPTIONS, DatasetOptions, check_contract, check_count, check_num_classes
+from .labels import Labels
 from .option_schema import IMAGENET_SHARED, Option
 from .sources import FileSource
 

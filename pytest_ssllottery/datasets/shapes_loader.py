@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..cache import cache_io
+from ..compute.cache import cache_io
 from ..errors import SpecError
-from ..labels import Labels
-from ..spec import DatasetSpec
+from ..suite.spec import DatasetSpec
 from . import register_loader
 from .base import EvalDataset, LoadContext, reject_unknown_options
+from .labels import Labels
 from .option_schema import Option
 from .sources import ArraySource
 

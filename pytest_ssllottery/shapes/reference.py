@@ -106,7 +106,7 @@ def default_reference(path: Path | None = None) -> Reference:
         DatasetError: The checkpoint is missing (the message names the retrain command).
     """
     checkpoint = _filter_path(path)
-    from ..backbones import load_classifier
+    from ..checkpoints.backbone import load_classifier
 
     model, _ = load_classifier(checkpoint, ARCH, keep_head=True)
     return TorchReference(model)

@@ -18,16 +18,7 @@ from PIL import Image, ImageDraw
 from . import textures as tx
 from .classes import Contour, FloatArray, class_contours, place
 from .constants import IMAGE_SIZE
-from .raster import (
-    Alpha,
-    Layer,
-    Paint,
-    composite,
-    fill_coverage,
-    polyline_coverage,
-    quantise,
-    stroke_coverage,
-)
+from .raster import Alpha, Layer, Paint, composite, fill_coverage, polyline_coverage, quantise, stroke_coverage
 
 CENTRE = IMAGE_SIZE / 2
 BRIGHT = tx.Palette((0.65, 1.0), (0.65, 1.0))

@@ -12,24 +12,14 @@ from pytest_ssllottery.stats.aggregates import (
     bootstrap_aggregates,
     geometric_mean,
     geometric_mean_standard_error,
+    unified_scores,
     weighted_average,
     weighted_average_standard_error,
 )
 from pytest_ssllottery.stats.bits import pack_bits, unpack_bits
 from pytest_ssllottery.stats.correlation import Correlation, kendall_tau, pearson_r, spearman_rho
-from pytest_ssllottery.stats.intervals import (
-    binomial_standard_error,
-    clopper_pearson,
-    sampling_tolerance,
-    wilson,
-)
-from pytest_ssllottery.stats.lottery import (
-    Flip,
-    FlipRate,
-    flip_pairs,
-    flip_rate_of_close_pairs,
-    significant_difference,
-)
+from pytest_ssllottery.stats.intervals import binomial_standard_error, clopper_pearson, sampling_tolerance, wilson
+from pytest_ssllottery.stats.lottery import Flip, FlipRate, flip_pairs, flip_rate_of_close_pairs, significant_difference
 from pytest_ssllottery.stats.multiple import HolmDecision, HolmResult, holm, holm_decision_bounds
 from pytest_ssllottery.stats.paired import (
     Alternative,
@@ -94,6 +84,7 @@ __all__ = [
     "sigmoid",
     "significant_difference",
     "spearman_rho",
+    "unified_scores",
     "unpack_bits",
     "weighted_average",
     "weighted_average_standard_error",

@@ -40,6 +40,7 @@ __all__ = [
     "bootstrap_aggregates",
     "geometric_mean",
     "geometric_mean_standard_error",
+    "unified_scores",
     "weighted_average",
     "weighted_average_standard_error",
 ]
@@ -150,6 +151,24 @@ def geometric_mean(acc: PerDataset, floor: float | None = None) -> float:
     values, _ = _values_and_weights(acc, None, "acc")
     _check_nonempty(values, "accuracies")
     return float(_geometric_mean_rows(values[np.newaxis, :], _check_floor(floor))[0])
+
+
+def unified_scores(
+    accuracy_percent: Sequence[float], weights: Sequence[float], floor_percent: float | None = None
+) -> dict[str, float]:
+    """The two unified scores of per-dataset accuracies, in percent: the one place they are computed.
+
+    ``floor_percent`` (e.g. 0.1) keeps one exact zero from zeroing the geometric mean.
+
+    >>> unified_scores([80.0, 20.0], [3.0, 1.0])
+    {'weighted_average': 65.0, 'geometric_mean': 40.0}
+    """
+    accuracies = np.array([value / 100.0 for value in accuracy_percent])
+    floor = floor_percent / 100.0 if floor_percent else None
+    return {
+        "weighted_average": 100.0 * float(weighted_average(accuracies, np.array(weights))),
+        "geometric_mean": 100.0 * float(geometric_mean(accuracies, floor)),
+    }
 
 
 def _geometric_mean_rows(values: FloatArray, floor: float | None) -> FloatArray:

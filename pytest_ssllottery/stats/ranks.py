@@ -15,13 +15,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from pytest_ssllottery.errors import StatisticsError
-from pytest_ssllottery.stats._checks import (
-    BoolArray,
-    FloatArray,
-    as_bool_vector,
-    as_finite_array,
-    check_confidence,
-)
+from pytest_ssllottery.stats._checks import BoolArray, FloatArray, as_bool_vector, as_finite_array, check_confidence
 from pytest_ssllottery.stats.aggregates import _check_floor, _geometric_mean_rows
 
 __all__ = [

@@ -30,12 +30,7 @@ from fabricate_imagenet import (
 )
 
 # Imported before the in-process runs, which restore sys.modules afterwards (see the root conftest).
-import pytest_ssllottery.datasets.imagenet_folders
-import pytest_ssllottery.datasets.imagenet_real
-import pytest_ssllottery.datasets.imagenet_v2
-import pytest_ssllottery.datasets.imagenet_val
-import pytest_ssllottery.official_head  # noqa: F401
-from pytest_ssllottery.resources import resolve_suite
+from pytest_ssllottery.suite.resources import resolve_suite
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -196,7 +191,7 @@ def test_missing_dataset_says_where_it_looked(pytester: pytest.Pytester, derived
 def test_official_head_is_recorded_in_the_provenance(
     pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]]
 ) -> None:
-    from pytest_ssllottery.checkpoint_io import sha256_of
+    from pytest_ssllottery.checkpoints.io import sha256_of
 
     path, suite = derived
     run(pytester, path, "--ssl-update-baselines", "-k", "dino and val").assert_outcomes(passed=1)

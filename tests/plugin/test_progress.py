@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_ssllottery.terminal_progress import TerminalProgress
+from pytest_ssllottery.plugin.progress import TerminalProgress
 
 
 class _Tty(io.StringIO):

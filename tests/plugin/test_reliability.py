@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pytest_ssllottery.checkpoint_io import sha256_of
+from pytest_ssllottery.checkpoints.io import sha256_of
 
 
 def _baselines(pytester: pytest.Pytester) -> Path:

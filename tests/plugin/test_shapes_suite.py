@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ssllottery.resources import bundled_baselines_dir
+from pytest_ssllottery.suite.resources import bundled_baselines_dir
 
 pytestmark = pytest.mark.slow
 

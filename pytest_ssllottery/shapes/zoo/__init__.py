@@ -2,7 +2,7 @@
 
 Small ``shapes_resnet`` backbones pretrained on the ``train`` split by real implementations of the SSL
 objectives of the ImageNet-variants benchmark, each saved in the layout of that method's official
-release so that it loads through :func:`pytest_ssllottery.backbones.load_backbone` like a real
+release so that it loads through :func:`pytest_ssllottery.checkpoints.backbone.load_backbone` like a real
 checkpoint. Retrain with ``python -m pytest_ssllottery.shapes.zoo`` (see ``docs/zoo.md``).
 
 This module stays import-light (no torch) so that the image generator can find the filter checkpoint.

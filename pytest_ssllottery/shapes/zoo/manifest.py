@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ...cache import atomic_write_bytes
+from ...compute.cache import atomic_write_bytes
 from ..constants import ARCH
 from . import MANIFEST_NAME
 from .health import Health

@@ -7,19 +7,13 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Literal
 
-from ..constants import MEAN, STD
 from . import FILTER
-from .objectives import (
-    MocoConfig,
-    ObjectiveConfig,
-    SupervisedConfig,
-    SwAVConfig,
-    UntrainedConfig,
-)
+from .objectives import MocoConfig, SupervisedConfig, SwAVConfig, UntrainedConfig
 from .optim import OptimConfig
+from .recipe import Recipe
+from .ssl_recipes import ssl_recipes
 
 Scale = Literal["full", "tiny"]
 TINY_BATCH = 32
@@ -27,30 +21,7 @@ TINY_IMAGES = 96
 TINY_STEPS = 3
 
 
-@dataclass(frozen=True)
-class Preprocessing:
-    """Evaluation preprocessing a member needs: ``(pixel / 255 - mean) / std`` at 32 px."""
-
-    mean: tuple[float, float, float] = MEAN
-    std: tuple[float, float, float] = STD
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How one checkpoint is trained: ``steps`` updates at ``batch_size`` images each."""
-
-    name: str
-    objective_name: str
-    objective: ObjectiveConfig
-    optim: OptimConfig
-    steps: int
-    batch_size: int = 128
-    seed_offset: int = 0
-    preprocessing: Preprocessing = field(default_factory=Preprocessing)
-
-
 def _full() -> dict[str, Recipe]:
-    from .ssl_recipes import ssl_recipes  # it builds on Recipe
 
     # The filter and `supervised` keep the first release's recipes (the filter defines the adversarial
     # split): SGD at batch 128, 20 and 40 epochs of 39 updates, one epoch of warm-up.

@@ -24,7 +24,7 @@ from .objectives import (
     VICRegConfig,
 )
 from .optim import OptimConfig
-from .recipes import Recipe
+from .recipe import Recipe
 
 SSL_BATCH = 32
 CROP = 20

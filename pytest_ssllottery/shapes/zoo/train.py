@@ -15,7 +15,7 @@ from ...errors import SslLotteryError
 from .augment import to_float
 from .objectives import Objective, Step
 from .optim import build_optimizer, cosine_lr, set_lr
-from .recipes import Recipe
+from .recipe import Recipe
 
 Log = Callable[[str], None]
 

@@ -48,7 +48,7 @@ def test_first_column_reference_is_announced(tmp_path: Path, capsys: pytest.Capt
 def test_average_without_image_counts_is_labelled_equal_weight(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report, _ = _analyze(tmp_path, str(_csv(tmp_path / "t.csv")))
+    _, report, _ = _analyze(tmp_path, str(_csv(tmp_path / "t.csv")))
     out = capsys.readouterr().out
     assert report["analysis"]["aggregate_weighting"] == "equal (the table has no image counts)"
     assert "equal-weight mean" in out

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ssllottery import cache as cache_module
-from pytest_ssllottery.baselines import BITS_ENCODING, BaselineFile, Change
+from pytest_ssllottery.compute import cache as cache_module
+from pytest_ssllottery.compute.records import AggregateRecord, CellRecord
 from pytest_ssllottery.errors import BaselineError
-from pytest_ssllottery.results import AggregateRecord, CellRecord
+from pytest_ssllottery.gate.baselines import BITS_ENCODING, BaselineStore, Change
 from pytest_ssllottery.stats import pack_bits
 
 
@@ -42,14 +42,14 @@ def write_json(path: Path, document: Any) -> Path:
 
 
 def test_absent_file_loads_as_an_empty_store(tmp_path: Path) -> None:
-    store = BaselineFile.load(tmp_path / "none.json", "demo")
+    store = BaselineStore.load(tmp_path / "none.json", "demo")
     assert (store.cells, store.aggregates, store.suite) == ({}, {}, "demo")
     assert store.cell("a::val") is None
     assert store.aggregate("a") is None
 
 
 def test_valid_file_loads_its_entries(tmp_path: Path) -> None:
-    store = BaselineFile.load(write_json(tmp_path / "b.json", valid_document()), "demo")
+    store = BaselineStore.load(write_json(tmp_path / "b.json", valid_document()), "demo")
     assert store.cell("a::val") == {"accuracy": 75.0, "correct": 6, "n": 8}
     assert store.aggregate("a") == {"weighted_average": 70.0, "geometric_mean": 69.5}
 
@@ -89,7 +89,7 @@ def test_bad_file_raises_naming_it_and_is_left_untouched(
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     before, stat = path.read_bytes(), path.stat()
     with pytest.raises(BaselineError) as info:
-        BaselineFile.load(path, "demo")
+        BaselineStore.load(path, "demo")
     assert str(path) in str(info.value)
     assert fragment in str(info.value)
     assert path.read_bytes() == before
@@ -102,7 +102,7 @@ def test_boolean_or_nan_accuracy_is_rejected(tmp_path: Path, accuracy: Any) -> N
     document = valid_document()
     document["cells"]["a::val"]["accuracy"] = accuracy
     with pytest.raises(BaselineError):
-        BaselineFile.load(write_json(tmp_path / "b.json", document), "demo")
+        BaselineStore.load(write_json(tmp_path / "b.json", document), "demo")
 
 
 existing_keys = st.sets(st.sampled_from([f"{m}::{d}" for m in "abcd" for d in ("val", "v2", "r")]), max_size=12)
@@ -118,7 +118,7 @@ def test_updated_replaces_exactly_the_given_keys_and_keeps_all_others(
 ) -> None:
     cells = {key: {"accuracy": 10.0 + i, "n": 8, "marker": key} for i, key in enumerate(sorted(existing))}
     aggregates = {m: {"weighted_average": 1.0, "geometric_mean": 2.0, "marker": m} for m in old_methods}
-    store = BaselineFile(Path("b.json"), "demo", dict(cells), dict(aggregates))
+    store = BaselineStore(Path("b.json"), "demo", dict(cells), dict(aggregates))
     records = [cell(m, d, correct) for (m, d), correct in new.items()]
     agg_records = [aggregate(m, 60.123456, 59.5) for m in new_methods]
     provenance = {m: {"checkpoint_sha256": f"sha-{m}"} for m in "abcd"}
@@ -157,7 +157,7 @@ def test_updated_replaces_exactly_the_given_keys_and_keeps_all_others(
 
 
 def test_write_is_sorted_indented_newline_terminated_and_round_trips(tmp_path: Path) -> None:
-    store = BaselineFile(tmp_path / "out" / "b.json", "demo")
+    store = BaselineStore(tmp_path / "out" / "b.json", "demo")
     store, _ = store.updated(
         [cell("zeta", "val", 3), cell("alpha", "v2", 5)], [aggregate("zeta", 40.0, 39.0)], {"zeta": {"z": 1, "a": 2}}
     )
@@ -177,7 +177,7 @@ def test_write_is_sorted_indented_newline_terminated_and_round_trips(tmp_path: P
     assert lines[1].startswith('  "')
     assert all((len(line) - len(line.lstrip(" "))) % 2 == 0 for line in lines)
     assert max(len(line) - len(line.lstrip(" ")) for line in lines) >= 6
-    reloaded = BaselineFile.load(store.path, "demo")
+    reloaded = BaselineStore.load(store.path, "demo")
     assert reloaded.cells == store.cells
     assert reloaded.aggregates == store.aggregates
     assert json.loads(text) == store.to_data()
@@ -185,10 +185,10 @@ def test_write_is_sorted_indented_newline_terminated_and_round_trips(tmp_path: P
 
 def test_write_into_an_existing_file_keeps_other_entries(tmp_path: Path) -> None:
     path = write_json(tmp_path / "b.json", valid_document())
-    store = BaselineFile.load(path, "demo")
+    store = BaselineStore.load(path, "demo")
     updated, _ = store.updated([cell("c", "val", 4)], [], {})
     updated.write()
-    reloaded = BaselineFile.load(path, "demo")
+    reloaded = BaselineStore.load(path, "demo")
     assert set(reloaded.cells) == {"a::val", "b::val", "c::val"}
     assert reloaded.cells["a::val"] == valid_document()["cells"]["a::val"]
     assert reloaded.aggregates == valid_document()["aggregates"]
@@ -197,7 +197,7 @@ def test_write_into_an_existing_file_keeps_other_entries(tmp_path: Path) -> None
 def test_failed_write_leaves_the_previous_file_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_json(tmp_path / "b.json", valid_document())
     before = path.read_bytes()
-    updated, _ = BaselineFile.load(path, "demo").updated([cell("c", "val", 4)], [], {})
+    updated, _ = BaselineStore.load(path, "demo").updated([cell("c", "val", 4)], [], {})
 
     def refuse(src: str, dst: str) -> None:
         raise OSError(13, "Permission denied")

@@ -20,10 +20,10 @@ import pytest
 import torch
 from fabricate import backbone_state
 
-from pytest_ssllottery.archs import get_architecture, strip_classifier
-from pytest_ssllottery.backbones import load_backbone, load_classifier
-from pytest_ssllottery.checkpoint_io import TRUST_FLAG, read_checkpoint
-from pytest_ssllottery.checkpoint_layouts import fit_state_dict
+from pytest_ssllottery.checkpoints.archs import get_architecture, strip_classifier
+from pytest_ssllottery.checkpoints.backbone import load_backbone, load_classifier
+from pytest_ssllottery.checkpoints.io import TRUST_FLAG, read_checkpoint
+from pytest_ssllottery.checkpoints.layouts import fit_state_dict
 from pytest_ssllottery.errors import CheckpointError
 
 ARCH = "shapes_resnet"

@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from pytest_ssllottery.archs import get_architecture, strip_classifier
+from pytest_ssllottery.checkpoints.archs import get_architecture, strip_classifier
+from pytest_ssllottery.compute.features import ExtractionSettings, extract_features
 from pytest_ssllottery.datasets.sources import ArraySource, FileSource
 from pytest_ssllottery.errors import ImageDecodeError
-from pytest_ssllottery.features import ExtractionSettings, extract_features
-from pytest_ssllottery.spec import Preprocessing
+from pytest_ssllottery.suite.spec import Preprocessing
 
 PRE = Preprocessing(mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3))
 

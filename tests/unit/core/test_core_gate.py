@@ -10,11 +10,12 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest, norm
 
-from pytest_ssllottery import gate as gate_module
-from pytest_ssllottery.gate import CellContext, cell_tolerance, judge_aggregate, judge_cell
-from pytest_ssllottery.results import CellRecord
-from pytest_ssllottery.spec import GateSpec
+from pytest_ssllottery.compute.records import CellRecord
+from pytest_ssllottery.gate import judge as gate_module
+from pytest_ssllottery.gate.judge import CellContext, cell_tolerance, judge_cell
+from pytest_ssllottery.gate.judge_aggregate import AggregateCase, judge_aggregate
 from pytest_ssllottery.stats import pack_bits
+from pytest_ssllottery.suite.spec import GateSpec
 
 ACCEPT = "pytest --ssl-suite demo --ssl-update-baselines -k 'm and val'"
 SOURCE = "baselines/demo.json"
@@ -318,7 +319,7 @@ def test_judge_aggregate_compares_with_the_baseline_like_the_oracle(
     if se > 0:
         assume(abs(norm.sf((expected - obtained) / se) - 0.05) > 1e-6)
     verdicts = judge_aggregate(
-        "m::aggregate", "geometric_mean", obtained, se, {"geometric_mean": expected}, None, gate, ACCEPT
+        AggregateCase("m::aggregate", "geometric_mean", obtained, se, {"geometric_mean": expected}, None, gate, ACCEPT)
     )
     assert [v.status for v in verdicts] == [oracle_aggregate(obtained, se, expected, gate)]
     assert verdicts[0].key == "m::aggregate:geometric_mean"
@@ -327,7 +328,9 @@ def test_judge_aggregate_compares_with_the_baseline_like_the_oracle(
 
 def test_aggregate_failure_text_has_the_numbers_and_the_accept_command() -> None:
     verdicts = judge_aggregate(
-        "m::aggregate", "weighted_average", 60.0, 0.5, {"weighted_average": 70.0}, None, GateSpec(), ACCEPT
+        AggregateCase(
+            "m::aggregate", "weighted_average", 60.0, 0.5, {"weighted_average": 70.0}, None, GateSpec(), ACCEPT
+        )
     )
     (verdict,) = verdicts
     assert verdict.status == "fail"
@@ -338,7 +341,9 @@ def test_aggregate_failure_text_has_the_numbers_and_the_accept_command() -> None
 
 def test_aggregate_below_its_floor_gets_a_threshold_verdict_besides_the_baseline_one() -> None:
     verdicts = judge_aggregate(
-        "m::aggregate", "weighted_average", 45.0, 0.5, {"weighted_average": 45.2}, 50.0, GateSpec(), ACCEPT
+        AggregateCase(
+            "m::aggregate", "weighted_average", 45.0, 0.5, {"weighted_average": 45.2}, 50.0, GateSpec(), ACCEPT
+        )
     )
     assert [v.status for v in verdicts] == ["threshold", "pass"]
     assert verdicts[0].failed
@@ -348,19 +353,23 @@ def test_aggregate_below_its_floor_gets_a_threshold_verdict_besides_the_baseline
 
 def test_aggregate_at_or_above_its_floor_has_no_threshold_verdict() -> None:
     verdicts = judge_aggregate(
-        "m::aggregate", "geometric_mean", 50.0, 0.5, {"geometric_mean": 50.0}, 50.0, GateSpec(), ACCEPT
+        AggregateCase("m::aggregate", "geometric_mean", 50.0, 0.5, {"geometric_mean": 50.0}, 50.0, GateSpec(), ACCEPT)
     )
     assert [v.status for v in verdicts] == ["pass"]
 
 
 def test_aggregate_floor_still_applies_when_updating() -> None:
-    verdicts = judge_aggregate("m::aggregate", "geometric_mean", 10.0, 0.5, None, 20.0, GateSpec(), ACCEPT, update=True)
+    verdicts = judge_aggregate(
+        AggregateCase("m::aggregate", "geometric_mean", 10.0, 0.5, None, 20.0, GateSpec(), ACCEPT, update=True)
+    )
     assert [v.status for v in verdicts] == ["threshold", "update"]
 
 
 @pytest.mark.parametrize("entry", [None, {"weighted_average": 50.0}])
 def test_aggregate_without_a_baseline_for_the_measure_is_missing(entry: dict | None) -> None:
-    verdicts = judge_aggregate("m::aggregate", "geometric_mean", 40.0, 0.5, entry, None, GateSpec(), ACCEPT)
+    verdicts = judge_aggregate(
+        AggregateCase("m::aggregate", "geometric_mean", 40.0, 0.5, entry, None, GateSpec(), ACCEPT)
+    )
     assert [v.status for v in verdicts] == ["missing"]
     assert verdicts[0].message.endswith(ACCEPT)
 
@@ -370,20 +379,22 @@ def test_significant_aggregate_uses_the_paired_bootstrap_bound_when_given(upper:
     spec = GateSpec(margin=0.5, sampling_factor=2.0, mode="significant", alpha=0.05)
     # a 3-point drop with a huge analytic standard error: the z-test alone would never call it significant
     verdicts = judge_aggregate(
-        "m::aggregate",
-        "weighted_average",
-        70.0,
-        50.0,
-        {"weighted_average": 73.0},
-        None,
-        spec,
-        "accept",
-        paired_upper=upper,
+        AggregateCase(
+            "m::aggregate",
+            "weighted_average",
+            70.0,
+            50.0,
+            {"weighted_average": 73.0},
+            None,
+            spec,
+            "accept",
+            paired_upper=upper,
+        )
     )
     assert [v.status for v in verdicts] == ["fail" if fails else "pass"]
     if fails:
         assert "paired bootstrap upper bound -0.10 < 0" in verdicts[0].message
     without = judge_aggregate(
-        "m::aggregate", "weighted_average", 70.0, 50.0, {"weighted_average": 73.0}, None, spec, "a"
+        AggregateCase("m::aggregate", "weighted_average", 70.0, 50.0, {"weighted_average": 73.0}, None, spec, "a")
     )
     assert [v.status for v in without] == ["pass"]

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_ssllottery.datasets.labels import Labels, correctness, predict
 from pytest_ssllottery.errors import SpecError
-from pytest_ssllottery.labels import Labels, correctness, predict
 
 
 @st.composite

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ssllottery.pipeline import stratified_subset
+from pytest_ssllottery.compute.engine import stratified_subset
 
 
 @settings(max_examples=100, deadline=None)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from torchvision import transforms
 
-from pytest_ssllottery.preprocessing import arrays_to_tensor, pil_transform
-from pytest_ssllottery.spec import Preprocessing
+from pytest_ssllottery.compute.preprocessing import arrays_to_tensor, pil_transform
+from pytest_ssllottery.suite.spec import Preprocessing
 
 MEAN, STD = (0.2, 0.5, 0.7), (0.3, 0.25, 0.1)
 

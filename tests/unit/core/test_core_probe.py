@@ -11,9 +11,9 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
+from pytest_ssllottery.compute.probe import LinearProbe, _lr_at, fit_probe
 from pytest_ssllottery.errors import SpecError
-from pytest_ssllottery.probe import LinearProbe, _lr_at, fit_probe
-from pytest_ssllottery.spec import ProbeSpec
+from pytest_ssllottery.suite.spec import ProbeSpec
 
 CLASSES = 3
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_ssllottery.analysis import ResultTable, TableCell, analyse
-from pytest_ssllottery.plugin import NON_TTY_WIDTH, report_width
-from pytest_ssllottery.report import ReportInput, render_terminal
+from pytest_ssllottery.plugin.hooks import NON_TTY_WIDTH, report_width
+from pytest_ssllottery.report.analysis import ResultTable, TableCell, analyse
+from pytest_ssllottery.report.model import ReportInput
+from pytest_ssllottery.report.sections import build_report
+from pytest_ssllottery.report.terminal import render_terminal
 
 
 def test_columns_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,6 +33,6 @@ def test_long_method_names_are_never_cut() -> None:
     datasets = ("val", "real", "v2", "rendition", "sketch", "adversarial")
     cells = {(m, d): TableCell(80.0 - i - j, 1000) for i, m in enumerate(names) for j, d in enumerate(datasets)}
     table = ResultTable(cells, tuple(names), datasets, "val", datasets)
-    text = render_terminal(ReportInput("t", analyse(table)), width=100, color=False)
+    text = render_terminal(build_report(ReportInput("t", analyse(table))), width=100, color=False)
     for name in names:
         assert name in text

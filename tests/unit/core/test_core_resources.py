@@ -8,12 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ssllottery.errors import SpecError, SuiteNotFoundError
-from pytest_ssllottery.resources import (
-    available_suites,
-    bundled_suites_dir,
-    resolve_resource,
-    resolve_suite,
-)
+from pytest_ssllottery.suite.resources import available_suites, bundled_suites_dir, resolve_resource, resolve_suite
 
 REPO = Path(__file__).resolve().parents[3]
 

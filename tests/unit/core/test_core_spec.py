@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from pytest_ssllottery.errors import SpecError
-from pytest_ssllottery.spec import (
+from pytest_ssllottery.suite.parse import load_suite, parse_suite
+from pytest_ssllottery.suite.spec import (
     AggregateGate,
     DatasetSpec,
     GateSpec,
@@ -18,8 +19,6 @@ from pytest_ssllottery.spec import (
     Preprocessing,
     ProbeSpec,
     RankingGate,
-    load_suite,
-    parse_suite,
 )
 
 PATH = Path("/suites/demo.toml")

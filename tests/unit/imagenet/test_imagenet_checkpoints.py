@@ -12,10 +12,10 @@ import pytest
 import torch
 from fabricate_imagenet import LAYOUTS, backbone_state, official_checkpoint, save_checkpoint
 
-from pytest_ssllottery.archs import get_architecture
-from pytest_ssllottery.backbones import load_backbone
-from pytest_ssllottery.checkpoint_io import read_checkpoint
-from pytest_ssllottery.checkpoint_layouts import fit_state_dict
+from pytest_ssllottery.checkpoints.archs import get_architecture
+from pytest_ssllottery.checkpoints.backbone import load_backbone
+from pytest_ssllottery.checkpoints.io import read_checkpoint
+from pytest_ssllottery.checkpoints.layouts import fit_state_dict
 from pytest_ssllottery.errors import CheckpointError
 
 

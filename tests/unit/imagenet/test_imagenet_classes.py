@@ -13,7 +13,7 @@ from pytest_ssllottery.datasets.imagenet_classes import (
     read_class_list,
 )
 from pytest_ssllottery.errors import SpecError
-from pytest_ssllottery.resources import resolve_resource
+from pytest_ssllottery.suite.resources import resolve_resource
 
 
 def test_wnids_are_timms_sorted_list_with_known_anchors() -> None:

@@ -7,9 +7,9 @@ import pytest
 from fabricate_imagenet import WNIDS, dataset_spec, load_context, wnid_folders, write_image
 
 from pytest_ssllottery.datasets import load_dataset, loader_kinds
+from pytest_ssllottery.datasets.labels import predict
 from pytest_ssllottery.datasets.sources import FileSource
 from pytest_ssllottery.errors import DatasetError, SpecError
-from pytest_ssllottery.labels import predict
 
 R_FILE = "package:timm/data/_info/imagenet_r_indices.txt"
 A_FILE = "package:timm/data/_info/imagenet_a_indices.txt"
@@ -217,7 +217,7 @@ def test_empty_class_folder_is_an_incomplete_extraction(tmp_path: Path) -> None:
 
 def test_empty_rendition_folder_says_how_to_score_the_others(tmp_path: Path) -> None:
     from pytest_ssllottery.datasets.imagenet_classes import R_INDICES_RESOURCE, read_class_list
-    from pytest_ssllottery.resources import resolve_resource
+    from pytest_ssllottery.suite.resources import resolve_resource
 
     classes = read_class_list(resolve_resource(R_INDICES_RESOURCE, tmp_path), "r")
     wnid_folders(tmp_path / "imagenet-r", classes[1:], 1)

@@ -8,9 +8,9 @@ from fabricate_imagenet import ALP, SEA_SNAKE, dataset_spec, devkit, flat_val, f
 
 from pytest_ssllottery.datasets import load_dataset
 from pytest_ssllottery.datasets.imagenet_real import REAL_LABELS_RESOURCE, read_real_labels
+from pytest_ssllottery.datasets.labels import correctness
 from pytest_ssllottery.errors import DatasetError
-from pytest_ssllottery.labels import correctness
-from pytest_ssllottery.resources import resolve_resource
+from pytest_ssllottery.suite.resources import resolve_resource
 
 LABELS = [SEA_SNAKE, ALP, 230, 0, 65, 999]
 SETS = [[], [970, 795], [230, 231], [], [65], [999, 1, 2]]  # two empty sets: not scored

@@ -10,8 +10,8 @@ import pytest
 from fabricate_imagenet import LAYOUTS
 
 from pytest_ssllottery.datasets.imagenet_classes import read_class_list
-from pytest_ssllottery.resources import resolve_resource, resolve_suite
-from pytest_ssllottery.spec import load_suite
+from pytest_ssllottery.suite.parse import load_suite
+from pytest_ssllottery.suite.resources import resolve_resource, resolve_suite
 
 if sys.version_info >= (3, 11):
     import tomllib

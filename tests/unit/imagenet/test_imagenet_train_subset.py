@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from fabricate_imagenet import wnid_folders
 
-from pytest_ssllottery.pipeline import Engine, stratified_subset
-from pytest_ssllottery.resources import resolve_suite
-from pytest_ssllottery.runconfig import RunSettings
-from pytest_ssllottery.spec import load_suite
+from pytest_ssllottery.compute.engine import Engine, stratified_subset
+from pytest_ssllottery.suite.parse import load_suite
+from pytest_ssllottery.suite.resources import resolve_suite
+from pytest_ssllottery.suite.settings import RunSettings
 
 
 @pytest.fixture

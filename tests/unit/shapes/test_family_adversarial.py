@@ -244,7 +244,7 @@ def test_adversarial_cache_is_keyed_by_the_reference_identity(
 
 def test_default_reference_loads_a_shapes_resnet_checkpoint(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from pytest_ssllottery.archs import ShapesResNet
+    from pytest_ssllottery.checkpoints.archs import ShapesResNet
 
     torch.manual_seed(0)
     path = tmp_path / "filter.pth"

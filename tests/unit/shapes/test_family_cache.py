@@ -116,7 +116,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("pytest_ssllottery.cache.os.replace", fail)  # the atomic writer family.py uses
+    monkeypatch.setattr("pytest_ssllottery.compute.cache.os.replace", fail)  # the atomic writer family.py uses
     with pytest.raises(OSError, match="disk full"):
         load(tmp_path)
     folder = fam.cache_directory(tmp_path, 0, SCALE)

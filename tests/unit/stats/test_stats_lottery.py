@@ -9,12 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_ssllottery.errors import StatisticsError
-from pytest_ssllottery.stats import (
-    flip_pairs,
-    flip_rate_of_close_pairs,
-    kendall_tau,
-    significant_difference,
-)
+from pytest_ssllottery.stats import flip_pairs, flip_rate_of_close_pairs, kendall_tau, significant_difference
 
 
 @st.composite

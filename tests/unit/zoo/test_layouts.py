@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from pytest_ssllottery.archs import ShapesResNet
-from pytest_ssllottery.backbones import load_backbone, load_classifier
-from pytest_ssllottery.checkpoint_layouts import structural_rename
+from pytest_ssllottery.checkpoints.archs import ShapesResNet
+from pytest_ssllottery.checkpoints.backbone import load_backbone, load_classifier
+from pytest_ssllottery.checkpoints.layouts import structural_rename
 from pytest_ssllottery.shapes.constants import ARCH
 from pytest_ssllottery.shapes.zoo import ALL_CHECKPOINTS, ZOO_MEMBERS, checkpoint_path
 from pytest_ssllottery.shapes.zoo.fingerprint import features, probe_batch

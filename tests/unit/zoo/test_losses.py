@@ -12,12 +12,7 @@ from torch import nn
 
 from pytest_ssllottery.shapes.zoo.objectives.barlow_twins import barlow_twins_loss, cross_correlation, off_diagonal
 from pytest_ssllottery.shapes.zoo.objectives.byol import regression_loss
-from pytest_ssllottery.shapes.zoo.objectives.dino import (
-    clip_gradients,
-    dino_loss,
-    teacher_temperature,
-    update_center,
-)
+from pytest_ssllottery.shapes.zoo.objectives.dino import clip_gradients, dino_loss, teacher_temperature, update_center
 from pytest_ssllottery.shapes.zoo.objectives.moco import enqueue, info_nce
 from pytest_ssllottery.shapes.zoo.objectives.simclr import nt_xent
 from pytest_ssllottery.shapes.zoo.objectives.simsiam import negative_cosine

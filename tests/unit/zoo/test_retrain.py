@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_ssllottery.backbones import load_backbone
-from pytest_ssllottery.checkpoint_io import sha256_of
+from pytest_ssllottery.checkpoints.backbone import load_backbone
+from pytest_ssllottery.checkpoints.io import sha256_of
 from pytest_ssllottery.shapes.constants import ARCH, MEAN, STD
 from pytest_ssllottery.shapes.zoo import (
     ALL_CHECKPOINTS,
@@ -94,7 +94,8 @@ def test_manifest_records_provenance(tiny_zoo: tuple[Path, dict[str, MemberFiles
     assert members["random"]["feature_health"] is None
     health = members["simclr"]["feature_health"]
     assert health["dimensions"] == 64
-    assert 0 < health["normalized_std"] and 1 <= health["effective_rank"] <= 64
+    assert health["normalized_std"] > 0
+    assert 1 <= health["effective_rank"] <= 64
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ssllottery.backbones import load_backbone
+from pytest_ssllottery.checkpoints.backbone import load_backbone
 from pytest_ssllottery.shapes.constants import ARCH
 from pytest_ssllottery.shapes.zoo import (
     ALL_CHECKPOINTS,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from ....archs import SHAPES_WIDTHS, ShapesResNet
+from ....checkpoints.archs import SHAPES_WIDTHS, ShapesResNet
 from ...constants import ARCH, NUM_CLASSES
 from ..optim import OptimConfig
 

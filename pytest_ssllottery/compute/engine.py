@@ -1,0 +1,297 @@
+"""The engine: suite -> backbones -> cached features -> probe -> cell and aggregate records.
+
+Everything is lazy and memoised: asking for one cell loads one dataset, the method's train features and
+probe, and that dataset's features, and nothing else. Features and probes are cached on disk by content
+(checkpoint sha256, image manifest, preprocessing, arch, dtype, code versions), so a rerun or another
+process reuses them, and new weights or new images miss the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..checkpoints.backbone import LoadedBackbone, load_backbone
+from ..checkpoints.io import sha256_of
+from ..datasets import EvalDataset, LoadContext, load_dataset
+from ..datasets.labels import correctness, predict
+from ..errors import NonFiniteError, SpecError
+from ..stats import pack_bits, unified_scores
+from ..suite.resources import resolve_resource
+from ..suite.settings import RunSettings
+from ..suite.spec import MethodSpec, Suite
+from .cache import ArtifactCache, cache_key
+from .features import EXTRACTOR_VERSION, FeatureSet, extract_features
+from .probe import PROBE_VERSION, LinearProbe, fit_probe
+from .progress import NullProgress, Progress
+from .records import AggregateRecord, CellRecord
+
+LOADER_VERSION = 1
+
+
+def check_finite(values: np.ndarray, what: str) -> None:
+    """Fail unless every value is finite: a NaN or infinite feature or logit is a broken model, not a score.
+
+    Raises:
+        NonFiniteError: naming ``what``, how many rows are affected and the first of them.
+    """
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    bad_rows = np.flatnonzero(~finite.reshape(len(values), -1).all(axis=1)) if values.ndim else np.array([0])
+    raise NonFiniteError(
+        f"{what}: {len(bad_rows)} of {len(values) if values.ndim else 1} rows hold NaN or infinite values "
+        f"(first: row {int(bad_rows[0])}). The checkpoint's weights are broken (NaN/inf after a diverged run?) "
+        "or its preprocessing overflows; nothing was cached, scored or recorded for it"
+    )
+
+
+def stratified_subset(targets: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Up to ``per_class`` indices of each class, drawn with a seeded RNG, returned ascending."""
+    rng = np.random.default_rng(seed)
+    chosen: list[np.ndarray] = []
+    for label in np.unique(targets):
+        members = np.flatnonzero(targets == label)
+        chosen.append(rng.permutation(members)[:per_class])
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+
+class Engine:
+    """Computes cells, aggregates and probes of one suite, once each."""
+
+    def __init__(self, suite: Suite, settings: RunSettings, progress: Progress | None = None) -> None:
+        self.suite = suite
+        self.settings = settings
+        self.progress: Progress = progress or NullProgress()
+        self.cache = ArtifactCache(settings.cache_dir)
+        self._datasets: dict[str, EvalDataset] = {}
+        self._digests: dict[str, str] = {}
+        self._backbones: dict[str, LoadedBackbone] = {}
+        self._probes: dict[str, tuple[LinearProbe, str]] = {}
+        self._cells: dict[tuple[str, str], CellRecord] = {}
+        self._aggregates: dict[str, AggregateRecord] = {}
+
+    # -- inputs -------------------------------------------------------------------------------------
+    def dataset(self, name: str) -> EvalDataset:
+        """The dataset ``name`` of the suite, loaded once."""
+        if name not in self._datasets:
+            context = LoadContext(
+                num_classes=self.suite.num_classes,
+                data_root=self.settings.data_root,
+                cache_dir=self.settings.cache_dir,
+                suite_dir=self.suite.path.parent,
+                overrides=self.settings.dataset_paths,
+            )
+            self._datasets[name] = load_dataset(self.suite.dataset(name), context)
+        return self._datasets[name]
+
+    def checkpoint_path(self, method: MethodSpec) -> Path:
+        """Where the method's checkpoint is: package resource, absolute, or under the checkpoint dir."""
+        base = self.settings.checkpoint_dir
+        if base is None:
+            base = self.settings.data_root / "checkpoints" if self.settings.data_root else self.suite.path.parent
+        return resolve_resource(method.checkpoint, base)
+
+    def head_path(self, method: MethodSpec) -> Path:
+        """Where the method's released linear head is (resolved like its backbone checkpoint)."""
+        return self.checkpoint_path(replace(method, checkpoint=method.head_checkpoint or ""))
+
+    def checkpoint_digest(self, method: MethodSpec) -> str:
+        """sha256 of the method's checkpoint file, checked against the suite's ``sha256`` pin on every run.
+
+        The pin is checked here, not only when the checkpoint is unpickled, so that a warm feature cache
+        never hides a wrong file.
+        """
+        if method.name not in self._digests:
+            path = self.checkpoint_path(method)
+            if not path.is_file():
+                from ..errors import CheckpointError
+
+                raise CheckpointError(
+                    f"method {method.name!r}: checkpoint {path} does not exist. Download it"
+                    + (f" from {method.source_url}" if method.source_url else "")
+                    + ", or pass --ssl-checkpoint-dir / fix `checkpoint` in the suite"
+                )
+            digest = sha256_of(path)
+            if method.sha256 and digest.lower() != method.sha256.lower():
+                from ..errors import CheckpointError
+
+                raise CheckpointError(
+                    f"method {method.name!r}: checkpoint {path} has sha256 {digest}, the suite pins {method.sha256}. "
+                    "The file is corrupt or a different release; download it again or update `sha256` in the suite"
+                )
+            self._digests[method.name] = digest
+        return self._digests[method.name]
+
+    def backbone(self, method: MethodSpec) -> LoadedBackbone:
+        """The frozen backbone of ``method``, loaded once (only when features are not cached)."""
+        if method.name not in self._backbones:
+            self._backbones[method.name] = load_backbone(
+                self.checkpoint_path(method),
+                method.arch,
+                sha256=method.sha256,
+                trust=self.settings.trust_checkpoints,
+            )
+        return self._backbones[method.name]
+
+    # -- features and probe --------------------------------------------------------------------------
+    def features(self, method: MethodSpec, dataset: EvalDataset) -> tuple[FeatureSet, str]:
+        """Features of ``dataset`` under ``method``, from the cache or extracted now."""
+        settings = self.settings.extraction()
+        inputs = {
+            "checkpoint_sha256": self.checkpoint_digest(method),
+            "arch": method.arch,
+            "preprocessing": method.preprocessing.as_dict(),
+            "images": dataset.images.fingerprint(),
+            "dtype": settings.dtype,
+            "extractor": EXTRACTOR_VERSION,
+            "loader": LOADER_VERSION,
+            "skip_corrupt": settings.skip_corrupt,
+        }
+
+        def compute() -> dict[str, np.ndarray]:
+            backbone = self.backbone(method)
+            with self.progress.task(f"{method.name} · {dataset.name}: features", len(dataset)) as advance:
+                found = extract_features(backbone.model, dataset.images, method.preprocessing, settings, advance)
+            check_finite(found.features, f"method {method.name!r} on dataset {dataset.name!r}: features")
+            return {"features": found.features, "valid": found.valid}
+
+        arrays = self.cache.get_or_compute("features", inputs, compute)
+        check_finite(arrays["features"], f"method {method.name!r} on dataset {dataset.name!r}: cached features")
+        return FeatureSet(arrays["features"], arrays["valid"].astype(bool)), cache_key({"kind": "features", **inputs})
+
+    def train_dataset(self, method: MethodSpec) -> EvalDataset:
+        """The probe's train split for ``method`` (a stratified subset when ``train_per_class`` is set)."""
+        train = self.dataset(self.suite.train)
+        if method.probe.train_per_class:
+            indices = stratified_subset(train.labels.targets, method.probe.train_per_class, method.probe.seed)
+            return train.subset(indices)
+        return train
+
+    def probe(self, method: MethodSpec) -> tuple[LinearProbe, str]:
+        """The method's linear probe, trained once on its train features (cached by content)."""
+        if method.name in self._probes:
+            return self._probes[method.name]
+        if method.probe.kind != "linear":
+            from ..checkpoints.official_head import load_official_head
+
+            head = load_official_head(
+                method, self.head_path(method), self.suite.num_classes, self.settings.trust_checkpoints
+            )
+            self._probes[method.name] = head
+            return head
+        train = self.train_dataset(method)
+        if train.labels.contract != "full":
+            raise SpecError(f'{self.suite.path}: the train split {train.name!r} must use contract = "full"')
+        train_features, feature_key = self.features(method, train)
+        inputs = {
+            "features": feature_key,
+            "labels": train.labels.fingerprint(),
+            "probe": method.probe.as_dict(),
+            "num_classes": self.suite.num_classes,
+            "version": PROBE_VERSION,
+            "device": "cpu" if method.probe.optimizer == "lbfgs" else self.settings.device,
+        }
+
+        def compute() -> dict[str, np.ndarray]:
+            valid = train_features.valid
+            every = bool(valid.all())  # avoid copying 10 GB of ImageNet train features when nothing was skipped
+            with self.progress.task(f"{method.name}: linear probe", method.probe.epochs) as advance:
+                fitted = fit_probe(
+                    train_features.features if every else train_features.features[valid],
+                    train.labels.targets if every else train.labels.targets[valid],
+                    self.suite.num_classes,
+                    method.probe,
+                    device=self.settings.device,
+                    advance=advance,
+                )
+            return fitted.to_arrays()
+
+        arrays = self.cache.get_or_compute("probes", inputs, compute)
+        result = (LinearProbe.from_arrays(arrays), cache_key({"kind": "probes", **inputs}))
+        self._probes[method.name] = result
+        return result
+
+    # -- results -------------------------------------------------------------------------------------
+    def cell(self, method_name: str, dataset_name: str) -> CellRecord:
+        """Score ``method`` on ``dataset`` (memoised)."""
+        key = (method_name, dataset_name)
+        if key in self._cells:
+            return self._cells[key]
+        method = self.suite.method(method_name)
+        dataset = self.dataset(dataset_name)
+        probe, probe_key = self.probe(method)
+        found, feature_key = self.features(method, dataset)
+        logits = probe.logits(found.features)
+        check_finite(logits, f"method {method.name!r} on dataset {dataset.name!r}: probe logits")
+        hits = correctness(predict(logits, dataset.labels), dataset.labels, found.valid)
+        fingerprint = dataset.fingerprint()
+        if found.skipped:
+            fingerprint = cache_key({"dataset": fingerprint, "valid": pack_bits(found.valid)})
+        record = CellRecord(
+            suite=self.suite.name,
+            method=method_name,
+            dataset=dataset_name,
+            correct=int(hits.sum()),
+            n=int(hits.size),
+            fingerprint=fingerprint,
+            bits=pack_bits(hits),
+            skipped=found.skipped,
+            checkpoint_sha256=self.checkpoint_digest(method),
+            feature_key=feature_key,
+            probe_key=probe_key,
+            device=self.settings.device,
+        )
+        self._cells[key] = record
+        return record
+
+    def aggregate(self, method_name: str) -> AggregateRecord:
+        """Weighted average and geometric mean of the method's aggregate datasets (memoised)."""
+        if method_name in self._aggregates:
+            return self._aggregates[method_name]
+        cells = [self.cell(method_name, name) for name in self.suite.aggregate_datasets]
+        weights = [self.suite.aggregate_weight(c.dataset, c.n) for c in cells]
+        scores = unified_scores([c.accuracy for c in cells], weights)
+        record = AggregateRecord(
+            suite=self.suite.name,
+            method=method_name,
+            weighted_average=scores["weighted_average"],
+            geometric_mean=scores["geometric_mean"],
+            datasets=tuple(c.dataset for c in cells),
+            weights=tuple(weights),
+            n=tuple(c.n for c in cells),
+        )
+        self._aggregates[method_name] = record
+        return record
+
+    def provenance(
+        self, method_name: str, device: str | None = None, checkpoint_sha256: str | None = None
+    ) -> dict[str, object]:
+        """What produced a method's numbers, for the baseline file.
+
+        ``checkpoint_sha256`` is the hash its records carry (computed when they were); without it the file is hashed.
+        """
+        import datetime
+        import platform
+
+        import torch
+
+        method = self.suite.method(method_name)
+        head: dict[str, object] = {}
+        if method.probe.kind == "official-head":
+            head = {"head_checkpoint_sha256": sha256_of(self.head_path(method))}
+        return {
+            **head,
+            "checkpoint_sha256": checkpoint_sha256 or self.checkpoint_digest(method),
+            "arch": method.arch,
+            "probe": method.probe.as_dict(),
+            "preprocessing": method.preprocessing.as_dict(),
+            "pytest_ssllottery": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "device": device or self.settings.device,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }

@@ -1,0 +1,76 @@
+"""Turning images into normalised tensors according to a method's Preprocessing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..suite.spec import Preprocessing
+
+_INTERPOLATION = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic"}
+
+
+def _normalise(batch: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
+    if pre.mean is None or pre.std is None:
+        return batch
+    mean = torch.tensor(pre.mean, dtype=batch.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(pre.std, dtype=batch.dtype).view(1, 3, 1, 1)
+    return (batch - mean) / std
+
+
+def arrays_to_tensor(images: np.ndarray, pre: Preprocessing) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, h, w): resize the shorter side, center crop, scale to [0, 1], normalise."""
+    # A float copy made by numpy: cached splits arrive as read-only memory maps, which torch warns about.
+    batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2).div_(255.0)
+    if pre.resize is not None:
+        height, width = batch.shape[-2:]
+        short, long = (height, width) if height <= width else (width, height)
+        new_long = int(pre.resize * long / short)  # truncated, as torchvision's Resize(int)
+        size = (pre.resize, new_long) if height <= width else (new_long, pre.resize)
+        if size != (height, width):
+            mode = _INTERPOLATION[pre.interpolation]
+            antialias = mode in ("bilinear", "bicubic")
+            batch = F.interpolate(
+                batch,
+                size=size,
+                mode=mode,
+                antialias=antialias,
+                align_corners=None if mode == "nearest" else False,
+            )
+            batch = batch.clamp_(0.0, 1.0)
+    if pre.crop is not None:
+        height, width = batch.shape[-2:]
+        # rounded, as torchvision's CenterCrop (crop_top = int(round((h - c) / 2)))
+        top, left = max(0, round((height - pre.crop) / 2.0)), max(0, round((width - pre.crop) / 2.0))
+        batch = batch[:, :, top : top + pre.crop, left : left + pre.crop]
+    return _normalise(batch, pre)
+
+
+def pil_transform(pre: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
+    """The torchvision pipeline Resize -> CenterCrop -> ToTensor -> Normalize for decoded files."""
+    from torchvision import transforms
+
+    modes = {
+        "nearest": transforms.InterpolationMode.NEAREST,
+        "bilinear": transforms.InterpolationMode.BILINEAR,
+        "bicubic": transforms.InterpolationMode.BICUBIC,
+    }
+    steps: list[Callable[..., object]] = []
+    if pre.resize is not None:
+        steps.append(transforms.Resize(pre.resize, interpolation=modes[pre.interpolation]))
+    if pre.crop is not None:
+        steps.append(transforms.CenterCrop(pre.crop))
+    steps.append(transforms.ToTensor())
+    if pre.mean is not None and pre.std is not None:
+        steps.append(transforms.Normalize(pre.mean, pre.std))
+    pipeline = transforms.Compose(steps)
+
+    def apply(image: Image.Image) -> torch.Tensor:
+        result: torch.Tensor = pipeline(image)
+        return result
+
+    return apply

@@ -1,0 +1,76 @@
+"""The ``--ssl-*`` flags and ini keys, registered from the core declaration table, and Settings built from them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..errors import SslLotteryError
+from ..suite.flags import FLAGS, INI_ONLY, Flag
+from ..suite.settings import Invocation, Settings, resolve_settings
+
+GROUP = "ssl-lottery"
+
+
+def _register(group: pytest.OptionGroup, flag: Flag) -> None:
+    kwargs: dict[str, Any] = {"dest": flag.dest, "default": flag.default, "help": flag.help}
+    if flag.kind == "switch":
+        kwargs["action"] = "store_true"
+    else:
+        kwargs["metavar"] = flag.metavar or "|".join(flag.choices) or None
+        if flag.kind == "append":
+            kwargs["action"] = "append"
+        elif flag.kind in ("int", "float"):
+            kwargs["type"] = int if flag.kind == "int" else float
+        elif flag.kind == "choice":
+            kwargs["choices"] = flag.choices
+    group.addoption(flag.pytest_flag, **kwargs)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every flag of the declaration table (group "ssl-lottery") and the ini keys."""
+    group = parser.getgroup(GROUP, "SSL benchmark lottery (pytest-ssllottery)")
+    for flag in FLAGS:
+        _register(group, flag)
+    for name, help_text in INI_ONLY:
+        parser.addini(name, help_text, type="paths", default=[])
+    for flag in FLAGS:
+        if flag.ini:
+            parser.addini(flag.dest, f"Default for {flag.pytest_flag}", default="")
+
+
+def _value(config: pytest.Config, flag: Flag) -> Any:
+    value = config.getoption(flag.dest)
+    if flag.ini and value in (None, ""):
+        value = config.getini(flag.dest) or None
+    return value
+
+
+def _worker_index(config: pytest.Config) -> int | None:
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput:
+        return None
+    digits = re.sub(r"\D", "", str(workerinput.get("workerid", "")))
+    return int(digits) if digits else None
+
+
+def build_settings(config: pytest.Config) -> Settings:
+    """Resolve every flag and ini key into Settings.
+
+    Raises:
+        pytest.UsageError: a flag value is invalid or the suite cannot be found.
+    """
+    invocation = Invocation(
+        cwd=Path(config.invocation_params.dir),
+        rootdir=Path(config.rootpath),
+        suite_dirs=tuple(Path(p) for p in config.getini("ssl_suite_dirs")),
+        args=tuple(config.invocation_params.args),
+        worker_index=_worker_index(config),
+    )
+    try:
+        return resolve_settings({flag.name: _value(config, flag) for flag in FLAGS}, invocation)
+    except SslLotteryError as exc:
+        raise pytest.UsageError(str(exc)) from None

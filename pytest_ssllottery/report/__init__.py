@@ -1,0 +1,1 @@
+"""The report: the rank-comparison analysis, results tables from files, the report model and its renderers, plots."""

@@ -1,0 +1,46 @@
+"""The end of a run in the reporting process: baselines updated on request, the report written and rendered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..gate.run import LotteryRun
+from ..suite.settings import ReportSettings
+from .outputs import write_outputs
+from .sections import build_report
+from .terminal import render_terminal
+
+
+@dataclass(frozen=True)
+class View:
+    """How the terminal shows the report."""
+
+    width: int = 100
+    color: bool = False
+    verbosity: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the end of a run produced: the terminal text, and whether writing baselines failed."""
+
+    text: str
+    failed: bool = False
+
+
+def finish_run(run: LotteryRun, settings: ReportSettings, view: View, interrupted: bool = False) -> Finished:
+    """Update baselines (when the run updates, never after an interruption), write the reports, render.
+
+    A failed baseline write is reported, and the JSON and Markdown reports are still written.
+    """
+    finished = run.finish(interrupted)
+    if finished is None:
+        if run.updating and interrupted:
+            return Finished("The run was interrupted before any result: no baseline was written.\n")
+        return Finished("")
+    data, failed = finished
+    notes = write_outputs(build_report(data), settings)
+    if notes:
+        data = replace(data, notes=[*data.notes, *notes])
+    text = render_terminal(build_report(data, view.verbosity), width=view.width, color=view.color)
+    return Finished(text, failed)

@@ -1,0 +1,107 @@
+"""The report model: what a report shows (:class:`ReportInput`) and how it is laid out (:class:`ReportData`).
+
+``sections.build_report`` turns the input into sections once; the terminal, Markdown and JSON renderers
+each render the same sections, so no renderer can show something the others lack (a test compares their
+section lists). The report never decides pass/fail: verdicts come from the gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..gate.baselines import Change
+from ..gate.verdicts import Verdict
+from .analysis import Analysis
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything a report shows."""
+
+    title: str
+    analysis: Analysis
+    baselines: Mapping[str, float] = field(default_factory=dict)
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
+    changes: Sequence[Change] = ()
+    notes: Sequence[str] = ()
+    gate_mode: str = "absolute"
+    alpha: float = 0.05
+    family_size: int = 0
+    max_rows: int | None = None
+    max_pairs: int = 30
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods shown in the tables (the first ``max_rows`` in table order)."""
+        methods = self.analysis.table.methods
+        return methods if self.max_rows is None else methods[: self.max_rows]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text with a style (rich style names; renderers without colour drop it)."""
+
+    text: str
+    style: str = ""
+
+
+# A table cell: plain text, or styled spans.
+Cell = str | tuple[Span, ...]
+
+
+def plain(cell: Cell) -> str:
+    """The text of a cell without its styles."""
+    return cell if isinstance(cell, str) else "".join(span.text for span in cell)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header, alignment, style, and the width it may never be squeezed below."""
+
+    header: str
+    justify: Literal["left", "right"] = "left"
+    style: str = ""
+    min_width: int | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report: a table (columns and rows) or lines of text.
+
+    ``id`` names the part across renderers (``accuracy``, ``ranks``, ``unified``, ``agreement``,
+    ``robustness``, ``skipped``, ``correlation-notes``, ``winners``, ``lottery``, ``gate``, ``notes``,
+    ``changes``).
+    """
+
+    id: str
+    title: str = ""
+    columns: tuple[Column, ...] = ()
+    rows: tuple[tuple[Cell, ...], ...] = ()
+    lines: tuple[str, ...] = ()
+
+    @property
+    def is_table(self) -> bool:
+        """Whether the section is a table."""
+        return bool(self.columns)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """A report laid out: title, a preface line or two, and sections in reading order."""
+
+    title: str
+    preface: tuple[str, ...]
+    sections: tuple[Section, ...]
+    source: ReportInput
+
+    def section(self, section_id: str) -> Section | None:
+        """The section with that id, if the report has it."""
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The ids of the sections, in order."""
+        return tuple(s.id for s in self.sections)
