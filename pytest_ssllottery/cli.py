@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
+from .analysis.compare import Analysis, FitOptions, analyse
 from .errors import SslLotteryError
-from .report.analysis import Analysis, FitOptions, analyse
 from .report.model import ReportInput
 from .report.outputs import write_outputs
 from .report.sections import build_report
@@ -161,7 +161,7 @@ def _emit(data: ReportInput, args: argparse.Namespace) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> ReportInput:
-    from .report.tables import read_table
+    from .analysis.tables import read_table
 
     loaded = read_table(args.table)
     if args.datasets:
@@ -198,10 +198,10 @@ def _analyze(args: argparse.Namespace) -> ReportInput:
 
 
 def _run(args: argparse.Namespace) -> ReportInput:
+    from .analysis.suite_table import suite_analysis
     from .compute.cache import check_writable
+    from .compute.prepare import prepare_suite
     from .gate.run import LotteryRun, RunConfig
-    from .report.assemble import suite_analysis
-    from .suite.setup import prepare_suite
 
     if not args.suite:
         raise SslLotteryError("run: --suite is required (a bundled suite name or the path to a suite TOML file)")
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> ReportInput:
     run = LotteryRun(RunConfig(suite, settings.run))
     run.compute_all()
     title = f"SSL lottery run of suite {suite.name} (no baselines, no gate), reference {suite.reference}"
-    return ReportInput(title, suite_analysis(suite, run.cells.values()), max_rows=args.top)
+    return ReportInput(title, suite_analysis(suite, run.records().cells), max_rows=args.top)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,1 +1,1 @@
-"""Checkpoints: architectures, safe reading, official key layouts, frozen backbones, released linear heads."""
+"""Checkpoints: architectures, safe reading, official key layouts, and frozen backbones."""

@@ -1,1 +1,1 @@
-"""The engine and what it runs: preprocessing, feature extraction, the content-addressed cache, linear probes."""
+"""The engine and what it runs: a suite made ready, preprocessing, feature extraction, the cache, probes, records."""

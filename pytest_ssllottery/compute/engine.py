@@ -24,7 +24,7 @@ from ..suite.resources import resolve_resource
 from ..suite.settings import RunSettings
 from ..suite.spec import MethodSpec, Suite
 from .cache import ArtifactCache, cache_key
-from .features import EXTRACTOR_VERSION, FeatureSet, extract_features
+from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features
 from .probe import PROBE_VERSION, LinearProbe, fit_probe
 from .progress import NullProgress, Progress
 from .records import AggregateRecord, CellRecord
@@ -138,9 +138,14 @@ class Engine:
         return self._backbones[method.name]
 
     # -- features and probe --------------------------------------------------------------------------
+    def extraction_settings(self) -> ExtractionSettings:
+        """Device, batch size, loader workers and corrupt-image handling of feature extraction."""
+        run = self.settings
+        return ExtractionSettings(run.device, run.batch_size, run.num_workers, run.skip_corrupt)
+
     def features(self, method: MethodSpec, dataset: EvalDataset) -> tuple[FeatureSet, str]:
         """Features of ``dataset`` under ``method``, from the cache or extracted now."""
-        settings = self.settings.extraction()
+        settings = self.extraction_settings()
         inputs = {
             "checkpoint_sha256": self.checkpoint_digest(method),
             "arch": method.arch,
@@ -176,7 +181,7 @@ class Engine:
         if method.name in self._probes:
             return self._probes[method.name]
         if method.probe.kind != "linear":
-            from ..checkpoints.official_head import load_official_head
+            from .official_head import load_official_head
 
             head = load_official_head(
                 method, self.head_path(method), self.suite.num_classes, self.settings.trust_checkpoints

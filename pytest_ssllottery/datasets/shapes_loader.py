@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..compute.cache import cache_io
+from ..atomic_files import cache_io
 from ..errors import SpecError
 from ..suite.spec import DatasetSpec
 from . import register_loader

@@ -1,1 +1,1 @@
-"""The gate: result records, the baseline store, the rules that judge records, and the run that gathers them."""
+"""The gate: the baseline store and its typed entries, the rules that judge records, the run that gathers them."""

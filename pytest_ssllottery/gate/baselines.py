@@ -25,7 +25,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..compute.cache import atomic_write_bytes
+from ..atomic_files import atomic_write_bytes
 from ..compute.records import AggregateRecord, CellRecord
 from ..errors import BaselineError
 from ..stats import LogitFit

@@ -17,11 +17,7 @@ import numpy as np
 from scipy.stats import norm
 
 from ..compute.records import AggregateRecord, CellRecord
-from ..stats import (
-    bootstrap_aggregate_difference,
-    geometric_mean_standard_error,
-    weighted_average_standard_error,
-)
+from ..stats import bootstrap_aggregate_difference, geometric_mean_standard_error, weighted_average_standard_error
 from ..suite.spec import GateSpec, RankingGate
 from .entries import MEASURES, ROUNDING, AggregateBaseline, CellBaseline
 from .verdicts import Status, Verdict

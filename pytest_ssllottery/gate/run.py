@@ -3,7 +3,7 @@
 Items call :meth:`LotteryRun.evaluate_cell` and friends: the engine computes records, the gate's pure
 rules judge them. The process that reports (the xdist controller, or the only process) receives every
 record through :meth:`receive`; at the end :meth:`finish` writes baselines (on request) and returns the
-report input. Nothing here imports pytest.
+outcome, which the report reads through :meth:`records`. Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..analysis.compare import Analysis
+from ..analysis.suite_table import suite_analysis
 from ..compute.engine import Engine
 from ..compute.progress import Progress
 from ..compute.records import AggregateRecord, CellRecord
 from ..errors import BaselineError
-from ..report.analysis import Analysis
-from ..report.assemble import baseline_values, report_input, suite_analysis
-from ..report.model import ReportInput
 from ..suite.settings import BaselineSettings, RunSettings
 from ..suite.spec import Suite
 from .baselines import BaselineStore, Change, update_file
@@ -271,29 +270,38 @@ class LotteryRun:
         self.store = updated
         return Update(changes, [f"Baselines written to {_shown(target.path)} ({len(changes)} values)."])
 
-    def finish(self, interrupted: bool = False) -> tuple[ReportInput, bool] | None:
-        """Update baselines when asked (never after an interruption); the report input and whether the update failed.
+    @property
+    def has_results(self) -> bool:
+        """Whether any item computed a result (received in this process)."""
+        return bool(self.cells)
 
-        None when no item produced a result.
-        """
-        if not self.cells:
-            return None
-        update = self.update_baselines(interrupted) if self.updating else Update([], [])
-        return self.report(update.notes, update.changes), update.failed
+    def finish(self, interrupted: bool = False) -> Update:
+        """Update baselines when this run updates (never after an interruption); else nothing to do."""
+        return self.update_baselines(interrupted) if self.updating else Update([], [])
 
-    def report(self, notes: list[str], changes: list[Change] | None = None) -> ReportInput:
-        """The report of every record received so far."""
-        analysis = suite_analysis(self.suite, self.cells.values(), self.store.fits() if self.store else None)
-        store = self.store or BaselineStore(self.suite.path, self.suite.name)
-        return report_input(
-            self.suite,
-            analysis,
-            baseline_values(store, self.cells.values(), self.aggregates.values()),
-            self.verdicts,
-            changes or [],
-            notes,
-            {key: record.skipped for key, record in self.cells.items() if record.skipped},
+    def records(self) -> RunRecords:
+        """What the run gathered, for the report (read-only views)."""
+        return RunRecords(
+            cells=tuple(self.cells.values()),
+            aggregates=tuple(self.aggregates.values()),
+            verdicts=dict(self.verdicts),
+            store=self.store or BaselineStore(self.suite.path, self.suite.name),
         )
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """A run's gathered records: every cell seen, the aggregates computed here, the verdicts, the baselines."""
+
+    cells: tuple[CellRecord, ...]
+    aggregates: tuple[AggregateRecord, ...]
+    verdicts: Mapping[str, Verdict]
+    store: BaselineStore
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Unreadable images skipped per cell (only cells that skipped some)."""
+        return {record.key: record.skipped for record in self.cells if record.skipped}
 
 
 def _shown(path: Any) -> str:

@@ -62,8 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _run(config: pytest.Config, settings: Settings) -> LotteryRun:
     from ..compute.cache import check_writable
+    from ..compute.prepare import prepare_suite
     from ..gate.run import LotteryRun, RunConfig
-    from ..suite.setup import prepare_suite
     from .progress import TerminalProgress
 
     suite = prepare_suite(settings.suite_path, settings.overrides)

@@ -1,1 +1,1 @@
-"""The report: the rank-comparison analysis, results tables from files, the report model and its renderers, plots."""
+"""The report: the report model built once, rendered to the terminal, Markdown and JSON, and the figures."""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..analysis.suite_table import suite_analysis
+from ..gate.baselines import Change
 from ..gate.run import LotteryRun
 from ..suite.settings import ReportSettings
+from .assemble import baseline_values, report_input
+from .model import ReportInput
 from .outputs import write_outputs
 from .sections import build_report
 from .terminal import render_terminal
@@ -33,14 +37,22 @@ def finish_run(run: LotteryRun, settings: ReportSettings, view: View, interrupte
 
     A failed baseline write is reported, and the JSON and Markdown reports are still written.
     """
-    finished = run.finish(interrupted)
-    if finished is None:
+    if not run.has_results:
         if run.updating and interrupted:
             return Finished("The run was interrupted before any result: no baseline was written.\n")
         return Finished("")
-    data, failed = finished
+    update = run.finish(interrupted)
+    data = run_report(run, update.notes, update.changes)
     notes = write_outputs(build_report(data), settings)
     if notes:
         data = replace(data, notes=[*data.notes, *notes])
     text = render_terminal(build_report(data, view.verbosity), width=view.width, color=view.color)
-    return Finished(text, failed)
+    return Finished(text, update.failed)
+
+
+def run_report(run: LotteryRun, notes: list[str], changes: list[Change]) -> ReportInput:
+    """The report of every record the run gathered, compared with its (possibly just updated) baselines."""
+    records = run.records()
+    analysis = suite_analysis(run.suite, records.cells, records.store.fits())
+    values = baseline_values(records.store, records.cells, records.aggregates)
+    return report_input(run.suite, analysis, values, records.verdicts, changes, notes, records.skipped)

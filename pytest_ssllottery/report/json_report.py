@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..analysis.compare import MEASURES, Analysis
 from ..stats import Correlation
-from .analysis import MEASURES, Analysis
 from .model import ReportData
 
 REPORT_SCHEMA_VERSION = 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..analysis.compare import MEASURES, Analysis
 from ..gate.verdicts import Status, Verdict
-from .analysis import MEASURES, Analysis
 from .model import ReportInput
 from .numbers import measure_label
 

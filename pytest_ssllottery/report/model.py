@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..analysis.compare import Analysis
 from ..gate.baselines import Change
 from ..gate.verdicts import Verdict
-from .analysis import Analysis
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..analysis.compare import Analysis
 from ..gate.verdicts import Status
-from .analysis import Analysis
 
 STATUS_STYLE = {
     Status.FAIL: "bold red",

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from ..compute.cache import atomic_write_bytes
+from ..atomic_files import atomic_write_bytes
 from ..suite.settings import ReportSettings
 from .json_report import render_json
 from .markdown import render_markdown

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.compare import Analysis
 from ..errors import SslLotteryError
 from ..stats import logit, sigmoid
-from .analysis import Analysis
 
 EXTRA_HINT = "install matplotlib with `pip install pytest-ssllottery[plots]`"
 

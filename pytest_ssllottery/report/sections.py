@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..analysis.compare import MEASURES, Analysis
 from ..gate.baselines import Change
 from ..gate.verdicts import Status, Verdict
-from .analysis import MEASURES, Analysis
 from .lines import gate_lines, lottery_lines, skipped_lines, undefined_correlations, winner_lines
 from .model import Cell, Column, ReportData, ReportInput, Section, Span
 from .numbers import STATUS_STYLE, arrow, fmt, measure_label, rank_text, signed

@@ -26,7 +26,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from ..compute.cache import atomic_write_bytes
+from ..atomic_files import atomic_write_bytes
 from ..errors import DatasetError
 from .adversarial import FilterStats, Reference
 from .classes import CLASS_NAMES

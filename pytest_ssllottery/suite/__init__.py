@@ -1,1 +1,1 @@
-"""Suites: the TOML schema, its parsing, bundled resources, run settings and a suite made ready to run."""
+"""Suites: the TOML schema and its parsing, bundled resources, and run settings declared once for pytest and the CLI."""

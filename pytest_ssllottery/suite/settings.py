@@ -13,14 +13,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import SettingsError, SslLotteryError
 from .flags import FLAGS
 from .resources import bundled_baselines_dir, resolve_suite
-
-if TYPE_CHECKING:
-    from ..compute.features import ExtractionSettings
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 DEFAULT_BATCH_SIZE = 256
@@ -40,12 +37,6 @@ class RunSettings:
     num_workers: int = 0
     trust_checkpoints: bool = False
     skip_corrupt: bool = False
-
-    def extraction(self) -> ExtractionSettings:
-        """The extraction part of the settings."""
-        from ..compute.features import ExtractionSettings
-
-        return ExtractionSettings(self.device, self.batch_size, self.num_workers, self.skip_corrupt)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from ...compute.cache import atomic_write_bytes
+from ...atomic_files import atomic_write_bytes
 from ..constants import IMAGE_SIZE
 from .augment import normalize, to_float
 from .objectives.base import pooled_features

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ...compute.cache import atomic_write_bytes
+from ...atomic_files import atomic_write_bytes
 from ..constants import ARCH
 from . import MANIFEST_NAME
 from .health import Health

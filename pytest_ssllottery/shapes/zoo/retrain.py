@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...compute.cache import atomic_write_bytes
+from ...atomic_files import atomic_write_bytes
 from ..constants import DEFAULT_SEED
 from . import CHECKPOINT_DIR, FILTER, FINGERPRINTS_NAME, ZOO_MEMBERS, checkpoint_path
 from .fingerprint import features, read_fingerprints, write_fingerprints

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from pytest_ssllottery.analysis.tables import TIMM_FILES, read_table
 from pytest_ssllottery.cli import main
 from pytest_ssllottery.errors import TableError
-from pytest_ssllottery.report.tables import TIMM_FILES, read_table
 
 METHODS = {
     "dino": {"val": 75.3, "real": 81.0, "v2": 62.0, "rendition": 20.0, "sketch": 15.0, "adversarial": 2.0},

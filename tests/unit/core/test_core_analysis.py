@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pytest_ssllottery.report.analysis import ResultTable, TableCell, analyse
+from pytest_ssllottery.analysis.compare import ResultTable, TableCell, analyse
 from pytest_ssllottery.report.json_report import analysis_to_dict
 
 REFERENCE = "ref"

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pytest_ssllottery.atomic_files import atomic_write_bytes
 from pytest_ssllottery.compute import cache as cache_module
-from pytest_ssllottery.compute.cache import ArtifactCache, atomic_write_bytes, cache_key
+from pytest_ssllottery.compute.cache import ArtifactCache, cache_key
 
 
 def counted(log: Path, value: float = 1.0):

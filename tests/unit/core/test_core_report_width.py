@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_ssllottery.analysis.compare import ResultTable, TableCell, analyse
 from pytest_ssllottery.plugin.hooks import NON_TTY_WIDTH, report_width
-from pytest_ssllottery.report.analysis import ResultTable, TableCell, analyse
 from pytest_ssllottery.report.model import ReportInput
 from pytest_ssllottery.report.sections import build_report
 from pytest_ssllottery.report.terminal import render_terminal

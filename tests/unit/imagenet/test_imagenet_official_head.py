@@ -9,8 +9,8 @@ import torch
 from fabricate_imagenet import official_head
 
 from pytest_ssllottery.checkpoints.io import sha256_of
-from pytest_ssllottery.checkpoints.official_head import load_official_head
 from pytest_ssllottery.compute.engine import Engine
+from pytest_ssllottery.compute.official_head import load_official_head
 from pytest_ssllottery.errors import CheckpointError
 from pytest_ssllottery.suite.parse import load_suite
 from pytest_ssllottery.suite.resources import resolve_suite

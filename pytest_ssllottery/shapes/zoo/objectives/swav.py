@@ -19,6 +19,7 @@ from torch import nn
 from .. import layouts
 from ..augment import LOCAL_SCALE, ViewSpec
 from ..heads import projection_mlp
+from ..optim import OptimConfig
 from .base import FEATURE_DIM, Objective, SaveInfo, Step, new_backbone
 from .multicrop import forward_by_resolution, multicrop_views
 
@@ -75,6 +76,9 @@ class SwAVConfig:
     freeze_prototypes: float = 0.01
     queue_length: int = 1024
     queue_start: float = 0.1
+    # The prototypes' learning rate relative to the rest: LARS (SwAV's optimizer) moves them by about 0.1 % per
+    # step; with AdamW on small batches they must move slowly too, or every score flattens (uniform collapse).
+    prototypes_lr_scale: float = 1.0
     global_view: ViewSpec = field(default_factory=lambda: SWAV_GLOBAL)
     local_view: ViewSpec = field(default_factory=lambda: SWAV_LOCAL)
 
@@ -127,6 +131,14 @@ class SwAV(Objective):
     def collapse_loss(self, batch_size: int) -> float | None:
         """Uniform predictions over the prototypes: ``ln K``."""
         return math.log(self.config.num_prototypes)
+
+    def parameter_groups(self, optim: OptimConfig) -> list[dict[str, Any]]:
+        """Backbone and head at the scheduled rate; the prototypes at ``prototypes_lr_scale`` of it."""
+        others = [p for name, p in self.named_parameters() if p.requires_grad and not name.startswith("prototypes")]
+        return [
+            {"params": others},
+            {"params": list(self.prototypes.parameters()), "lr_scale": self.config.prototypes_lr_scale},
+        ]
 
     def before_update(self, step: Step) -> None:
         """Cancel the prototypes' gradient during the first ``freeze_prototypes`` of training."""

@@ -14,10 +14,10 @@ from typing import Any
 from ..datasets import check_dataset_spec
 from ..errors import SpecError
 from ..spelling import did_you_mean
-from .fields import Table
-from .parse import load_suite, parse_probe
-from .settings import SuiteOverrides
-from .spec import Suite
+from ..suite.fields import Table
+from ..suite.parse import load_suite, parse_probe
+from ..suite.settings import SuiteOverrides
+from ..suite.spec import Suite
 
 
 def check_dataset_names(suite: Suite, names: Any, flag: str, what: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import TableError
 from ..spelling import did_you_mean
-from .analysis import ResultTable, TableCell
+from .compare import ResultTable, TableCell
 
 # timm's results file stem -> (dataset name, scored images); see shared/timm_results/README.md.
 TIMM_FILES: dict[str, tuple[str, int]] = {

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..compute.cache import cache_key
-from ..compute.probe import LinearProbe
+from ..checkpoints.archs import get_architecture
+from ..checkpoints.io import read_checkpoint, sha256_of
+from ..checkpoints.layouts import unwrap
 from ..errors import CheckpointError
 from ..suite.spec import MethodSpec
-from .archs import get_architecture
-from .io import read_checkpoint, sha256_of
-from .layouts import unwrap
+from .cache import cache_key
+from .probe import LinearProbe
 
 HEAD_VERSION = 1
 # Key stems of a linear classifier, in order of preference: DINO/SwAV ``linear``, torchvision ``fc``,
