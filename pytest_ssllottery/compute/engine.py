@@ -20,11 +20,11 @@ from ..datasets import EvalDataset, LoadContext, load_dataset
 from ..datasets.labels import correctness, predict
 from ..errors import NonFiniteError, SpecError
 from ..stats import pack_bits, unified_scores
-from ..suite.resources import resolve_resource
 from ..suite.settings import RunSettings
 from ..suite.spec import MethodSpec, Suite
 from .cache import ArtifactCache, cache_key
 from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features
+from .preflight import checkpoint_path
 from .probe import PROBE_VERSION, LinearProbe, fit_probe
 from .progress import NullProgress, Progress
 from .records import AggregateRecord, CellRecord
@@ -90,10 +90,7 @@ class Engine:
 
     def checkpoint_path(self, method: MethodSpec) -> Path:
         """Where the method's checkpoint is: package resource, absolute, or under the checkpoint dir."""
-        base = self.settings.checkpoint_dir
-        if base is None:
-            base = self.settings.data_root / "checkpoints" if self.settings.data_root else self.suite.path.parent
-        return resolve_resource(method.checkpoint, base)
+        return checkpoint_path(self.suite, self.settings, method.checkpoint)
 
     def head_path(self, method: MethodSpec) -> Path:
         """Where the method's released linear head is (resolved like its backbone checkpoint)."""

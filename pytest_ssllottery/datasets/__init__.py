@@ -14,17 +14,28 @@ from .sources import ArraySource, FileSource, ImageSource
 Loader = Callable[[DatasetSpec, LoadContext], EvalDataset]
 _LOADERS: dict[str, Loader] = {}
 _SCHEMAS: dict[str, Schema] = {}
+_READS_FILES: dict[str, bool] = {}
 
 
-def register_loader(kind: str, options: Schema | None = None) -> Callable[[Loader], Loader]:
-    """Decorator registering a loader function under ``kind``, with the options it accepts."""
+def register_loader(kind: str, options: Schema | None = None, reads_files: bool = True) -> Callable[[Loader], Loader]:
+    """Decorator registering a loader function under ``kind``, with the options it accepts.
+
+    ``reads_files`` is False for loaders whose ``location`` is not a path under the data root (``shapes``).
+    """
 
     def decorate(function: Loader) -> Loader:
         _LOADERS[kind] = function
         _SCHEMAS[kind] = dict(options or {})
+        _READS_FILES[kind] = reads_files
         return function
 
     return decorate
+
+
+def reads_files(kind: str) -> bool:
+    """Whether loader ``kind`` reads a file or folder at the dataset's location."""
+    _import_builtin_loaders()
+    return _READS_FILES.get(kind, True)
 
 
 def check_dataset_spec(spec: DatasetSpec, origin: str) -> None:
@@ -86,5 +97,6 @@ __all__ = [
     "load_dataset",
     "loader_kinds",
     "loader_options",
+    "reads_files",
     "register_loader",
 ]

@@ -47,21 +47,26 @@ class LoadContext:
     suite_dir: Path = Path(".")
     overrides: Mapping[str, Path] = field(default_factory=dict)
 
-    def location(self, name: str, location: str) -> Path:
-        """Where dataset ``name`` lives: a ``--ssl-dataset-path`` override, else ``location`` under the data root."""
+    def resolved(self, name: str, location: str) -> Path | None:
+        """Where dataset ``name`` lives, or None when it lies under a data root that was not given."""
         if name in self.overrides:
             return self.overrides[name]
         path = Path(location).expanduser()
         if path.is_absolute():
             return path
-        if self.data_root is None:
+        return None if self.data_root is None else self.data_root / path
+
+    def location(self, name: str, location: str) -> Path:
+        """Where dataset ``name`` lives: a ``--ssl-dataset-path`` override, else ``location`` under the data root."""
+        found = self.resolved(name, location)
+        if found is None:
             from ..errors import DatasetError
 
             raise DatasetError(
                 f"dataset {name!r} lives at {location!r} under the data root, but no data root was given; "
                 f"pass --ssl-data-root=/path/to/data or --ssl-dataset-path {name}=/path/to/{location}"
             )
-        return self.data_root / path
+        return found
 
 
 def reject_unknown_options(

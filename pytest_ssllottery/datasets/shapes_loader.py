@@ -12,7 +12,7 @@ from .option_schema import Option
 from .sources import ArraySource
 
 
-@register_loader("shapes", {"seed": Option("integer")})
+@register_loader("shapes", {"seed": Option("integer")}, reads_files=False)
 def load_shapes(spec: DatasetSpec, context: LoadContext) -> EvalDataset:
     """``location`` names the split (train, val, real, v2, rendition, sketch, adversarial); option ``seed``."""
     from ..shapes.family import load_split

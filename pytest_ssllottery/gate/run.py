@@ -9,6 +9,7 @@ outcome, which the report reads through :meth:`records`. Nothing here imports py
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,9 +124,9 @@ class LotteryRun:
             )
         return lines
 
-    def accept_hint(self, *keywords: str) -> str:
-        """The command that accepts new values for the items named by ``keywords``."""
-        return f"{self.config.accept_command} -k '{' and '.join(keywords)}'"
+    def accept_hint(self, *parts: str) -> str:
+        """The command that accepts new values for one item, selected by its node id (``suite::method::dataset``)."""
+        return f"{self.config.accept_command} {shlex.quote('::'.join([self.suite.name, *parts]))}"
 
     @property
     def updating(self) -> bool:

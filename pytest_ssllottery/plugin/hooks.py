@@ -27,11 +27,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def _suite_requested(config: pytest.Config) -> bool:
+    """Whether this run runs a suite: ``--ssl-suite``, or the ``ssl_suite`` ini key."""
+    return bool(config.getoption("ssl_suite") or config.getini("ssl_suite"))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """With -n and no --dist, keep each method's items on one worker (--dist loadgroup)."""
     if (
-        config.getoption("ssl_suite")
+        _suite_requested(config)
         and getattr(config.option, "numprocesses", None)
         and getattr(config.option, "dist", None) == "no"
     ):
@@ -45,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: an item that should run on a CUDA device")
     # Items carry xdist_group so that `-n` keeps a method on one worker; without xdist the mark must still be known.
     config.addinivalue_line("markers", "xdist_group(name): --dist loadgroup runs equal names on one worker")
-    if not config.getoption("ssl_suite"):
+    if not _suite_requested(config):
         return
     settings = build_settings(config)
     try:
@@ -54,22 +59,65 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     for marker in lottery.suite.markers:
         config.addinivalue_line("markers", f"{marker}: marker set by suite {lottery.suite.name}")
+    selection: list[str] = []
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = []  # `pytest --ssl-suite=X` alone runs the suite, not the testpaths as well
+    else:  # node ids of the suite's items select them; everything else stays a path argument
+        name = lottery.suite.name
+        selection = [a for a in config.args if a == name or a.startswith(f"{name}::")]
+        config.args = [a for a in config.args if a not in selection]
     config.stash[RUN_KEY] = lottery
-    config.pluginmanager.register(LotteryPlugin(config, settings, lottery), "ssl-lottery-run")
+    config.pluginmanager.register(LotteryPlugin(config, settings, lottery, selection), "ssl-lottery-run")
 
 
 def _run(config: pytest.Config, settings: Settings) -> LotteryRun:
     from ..compute.cache import check_writable
+    from ..compute.preflight import missing_extras
     from ..compute.prepare import prepare_suite
     from ..gate.run import LotteryRun, RunConfig
     from .progress import TerminalProgress
 
     suite = prepare_suite(settings.suite_path, settings.overrides)
     check_writable(settings.run.cache_dir)
+    for problem in missing_extras(settings.report):
+        raise pytest.UsageError(problem)
     progress = TerminalProgress(config) if TerminalProgress.wanted(config) else None
     return LotteryRun(RunConfig(suite, settings.run, settings.baselines, settings.accept_command), progress)
+
+
+def junit_properties(record: dict[str, object]) -> list[tuple[str, object]]:
+    """Small JUnit properties of one record: a cell's accuracy; a verdict's obtained, baseline, delta, tolerance."""
+    if record.get("kind") == "cell":
+        n = record["n"]
+        return [("ssl_accuracy", f"{100.0 * record['correct'] / max(n, 1):.4f}")]  # type: ignore[operator,call-overload]
+    if record.get("kind") != "verdict":
+        return []
+    key = str(record["key"])
+    label = key.rsplit(":", 1)[1] + "." if ":aggregate:" in key or key.startswith("ranking:") else ""
+    obtained, expected, tolerance = record.get("obtained"), record.get("expected"), record.get("tolerance")
+
+    def number(value: object) -> str:
+        return "" if not isinstance(value, int | float) else f"{value:.4f}"
+
+    delta = obtained - expected if isinstance(obtained, int | float) and isinstance(expected, int | float) else None
+    return [
+        (f"ssl_{label}obtained", number(obtained)),
+        (f"ssl_{label}baseline", number(expected)),
+        (f"ssl_{label}delta", number(delta)),
+        (f"ssl_{label}tolerance", number(tolerance)),
+        (f"ssl_{label}verdict", str(record["status"])),
+    ]
+
+
+def name_testcase(config: pytest.Config, report: pytest.TestReport) -> None:
+    """JUnit XML names the testcase by its node id, the name the report and the accept command use."""
+    try:
+        from _pytest.junitxml import xml_key  # the LogXML object; pytest offers no public handle on it
+    except ImportError:  # pragma: no cover - a future pytest
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.node_reporter(report).add_attribute("name", report.nodeid)
 
 
 NON_TTY_WIDTH = 120
@@ -88,10 +136,13 @@ def report_width(terminal_width: int | None) -> int:
 class LotteryPlugin:
     """The hooks of one ``--ssl-suite`` run; state lives here and in ``config.stash``."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, lottery: LotteryRun) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, lottery: LotteryRun, selection: list[str] | None = None
+    ) -> None:
         self.config = config
         self.settings = settings
         self.lottery = lottery
+        self.selection = selection or []
         self.reporting = not hasattr(config, "workerinput")
         self.summary = ""
 
@@ -119,19 +170,29 @@ class LotteryPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """After -k/-m selection: fail once, before any item runs, on what every selected item would hit."""
-        from .items import selected_methods
+        from ..compute.preflight import missing_inputs, preflight_message
+        from .items import selected_cells
 
-        missing = [
-            m.name
-            for m in self.lottery.suite.methods
-            if m.name in selected_methods(items) and m.probe.kind == "official-head" and not m.head_checkpoint
-        ]
+        if self.selection:
+            chosen = [i for i in items if any(i.nodeid == s or i.nodeid.startswith(f"{s}::") for s in self.selection)]
+            dropped = [i for i in items if i not in chosen]
+            if dropped:
+                self.config.hook.pytest_deselected(items=dropped)
+            items[:] = chosen
+
+        suite = self.lottery.suite
+        methods, datasets = selected_cells(items)
+        missing = [m.name for m in suite.methods if m.name in methods and m.probe.kind == "official-head"]
+        missing = [name for name in missing if not suite.method(name).head_checkpoint]
         if missing:
             raise pytest.UsageError(
                 f"probe kind 'official-head' needs the released linear head (`head_checkpoint`), but "
-                f"{', '.join(missing)} of suite {self.lottery.suite.name!r} have none. Select methods that have "
+                f"{', '.join(missing)} of suite {suite.name!r} have none. Select methods that have "
                 "one with -k, or keep probe.kind = 'linear' (drop --ssl-probe kind=official-head)"
             )
+        problems = missing_inputs(suite, self.settings.run, methods, datasets) if methods else []
+        if problems:
+            raise pytest.UsageError(preflight_message(problems, any("checkpoint" in p for p in problems)))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -144,11 +205,13 @@ class LotteryPlugin:
         for name, value in report.user_properties:
             if name in (RECORD_PROPERTY, CONTEXT_PROPERTY) and isinstance(value, dict):
                 self.lottery.receive(name, value)
-                if name == RECORD_PROPERTY and value.get("kind") == "cell":
-                    kept.append(("ssl_accuracy", f"{100.0 * value['correct'] / max(value['n'], 1):.4f}"))
+                if name == RECORD_PROPERTY:
+                    kept += junit_properties(value)
             else:
                 kept.append((name, value))
         report.user_properties = kept
+        if report.nodeid.startswith(f"{self.lottery.suite.name}::"):
+            name_testcase(self.config, report)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Update baselines if asked; write JSON/Markdown reports (reporting process only)."""

@@ -123,12 +123,20 @@ class RankingItem(LotteryItem):
         self.finish(outcome)
 
 
-def selected_methods(items: list[pytest.Item]) -> set[str]:
-    """Methods that have a selected cell or aggregate item (the ranking item needs every method)."""
-    methods: set[str] = set()
+def selected_cells(items: list[pytest.Item]) -> tuple[list[str], list[str]]:
+    """Methods and datasets the selected items compute (the ranking and aggregates need all of a method's)."""
+    methods: dict[str, None] = {}
+    datasets: dict[str, None] = {}
     for item in items:
+        if not isinstance(item, LotteryItem):
+            continue
+        suite = item.lottery.suite
         if isinstance(item, RankingItem):
-            return {m.name for m in item.lottery.suite.methods}
-        if isinstance(item, CellItem | AggregateItem) and item.parent is not None:
-            methods.add(item.parent.name)
-    return methods
+            return [m.name for m in suite.methods], [d.name for d in suite.eval_datasets]
+        if item.parent is not None:
+            methods[item.parent.name] = None
+        if isinstance(item, AggregateItem):
+            datasets.update(dict.fromkeys(suite.aggregate_datasets))
+        elif isinstance(item, CellItem):
+            datasets[item.name] = None
+    return list(methods), list(datasets)

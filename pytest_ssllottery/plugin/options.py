@@ -42,11 +42,13 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(flag.dest, f"Default for {flag.pytest_flag}", default="")
 
 
+def _from_ini(config: pytest.Config, flag: Flag) -> bool:
+    """Whether the flag was not given and its ini key sets it."""
+    return flag.ini and config.getoption(flag.dest) in (None, "") and bool(config.getini(flag.dest))
+
+
 def _value(config: pytest.Config, flag: Flag) -> Any:
-    value = config.getoption(flag.dest)
-    if flag.ini and value in (None, ""):
-        value = config.getini(flag.dest) or None
-    return value
+    return config.getini(flag.dest) if _from_ini(config, flag) else config.getoption(flag.dest)
 
 
 def _worker_index(config: pytest.Config) -> int | None:
@@ -63,12 +65,14 @@ def build_settings(config: pytest.Config) -> Settings:
     Raises:
         pytest.UsageError: a flag value is invalid or the suite cannot be found.
     """
+    cwd = Path(config.invocation_params.dir)
     invocation = Invocation(
-        cwd=Path(config.invocation_params.dir),
-        rootdir=Path(config.rootpath),
+        cwd=cwd,
+        anchor=Path(config.inipath).parent if config.inipath else cwd,
         suite_dirs=tuple(Path(p) for p in config.getini("ssl_suite_dirs")),
         args=tuple(config.invocation_params.args),
         worker_index=_worker_index(config),
+        from_ini=frozenset(flag.name for flag in FLAGS if _from_ini(config, flag)),
     )
     try:
         return resolve_settings({flag.name: _value(config, flag) for flag in FLAGS}, invocation)

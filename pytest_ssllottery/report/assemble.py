@@ -6,6 +6,7 @@ Pure functions of the suite, the records, the baseline store and the verdicts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ..analysis.compare import Analysis
 from ..compute.records import AggregateRecord, CellRecord
@@ -41,8 +42,9 @@ def report_input(
     changes: Sequence[Change] = (),
     notes: Sequence[str] = (),
     skipped: Mapping[str, int] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> ReportInput:
-    """Everything the report of a suite run shows."""
+    """Everything the report of a suite run shows; ``context`` is where and when it ran (``provenance``)."""
     return ReportInput(
         title=f"SSL lottery report: suite {suite.name}, reference {suite.reference}",
         analysis=analysis,
@@ -54,4 +56,6 @@ def report_input(
         alpha=suite.gate.alpha,
         family_size=len(suite.methods) * len(suite.eval_datasets),
         skipped=dict(skipped or {}),
+        suite=suite.name,
+        context=dict(context or {}),
     )

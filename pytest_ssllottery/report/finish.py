@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from ..analysis.suite_table import suite_analysis
 from ..gate.baselines import Change
 from ..gate.run import LotteryRun
+from ..provenance import run_context
 from ..suite.settings import ReportSettings
 from .assemble import baseline_values, report_input
 from .model import ReportInput
@@ -55,4 +56,5 @@ def run_report(run: LotteryRun, notes: list[str], changes: list[Change]) -> Repo
     records = run.records()
     analysis = suite_analysis(run.suite, records.cells, records.store.fits())
     values = baseline_values(records.store, records.cells, records.aggregates)
-    return report_input(run.suite, analysis, values, records.verdicts, changes, notes, records.skipped)
+    context = run_context(run.config.run.device)
+    return report_input(run.suite, analysis, values, records.verdicts, changes, notes, records.skipped, context)

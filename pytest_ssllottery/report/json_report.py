@@ -1,4 +1,7 @@
-"""The report as a JSON document (schema version 1): the analysis in full, verdicts, baselines, changes, notes.
+"""The report as a JSON document (schema version 2): result, suite, context, analysis, verdicts, baselines, changes.
+
+Cells and verdicts are keyed by their pytest node id, the name the terminal report, JUnit XML and the accept
+command use (``shapes::dino::sketch``; aggregate scores ``shapes::dino::aggregate[geometric_mean]``).
 
 Every section of the terminal report has its data here; :data:`SECTION_KEYS` says where (a test checks it).
 """
@@ -12,7 +15,7 @@ from ..analysis.compare import MEASURES, Analysis
 from ..stats import Correlation
 from .model import ReportData
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 # Section id -> the JSON path (keys from the top) that holds its data.
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "accuracy": ("analysis", "accuracy"),
@@ -124,16 +127,32 @@ def analysis_to_dict(analysis: Analysis, max_pairs: int | None = 1000) -> dict[s
 
 
 def render_json(report: ReportData) -> dict[str, Any]:
-    """The report as a JSON-safe document (schema version 1)."""
+    """The report as a JSON-safe document (schema version 2)."""
     data = report.source
+    verdicts = {}
+    for key, verdict in sorted(data.verdicts.items()):
+        entry = verdict.to_dict()
+        entry["item"] = data.node_id(key).partition("[")[0]
+        verdicts[data.node_id(key)] = entry
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "title": data.title,
+        "result": data.result,
+        "suite": data.suite,
+        "context": dict(data.context),
         "analysis": analysis_to_dict(data.analysis),
-        "baselines": dict(sorted(data.baselines.items())),
-        "verdicts": {k: v.to_dict() for k, v in sorted(data.verdicts.items())},
+        "baselines": {data.node_id(k): v for k, v in sorted(data.baselines.items())},
+        "verdicts": verdicts,
         "gate": {"mode": data.gate_mode, "alpha": data.alpha, "family_size": data.family_size},
-        "baseline_changes": [{"key": c.key, "measure": c.measure, "old": c.old, "new": c.new} for c in data.changes],
+        "baseline_changes": [
+            {
+                "key": data.node_id(c.key if c.measure == "accuracy" else f"{c.key}:{c.measure}"),
+                "measure": c.measure,
+                "old": c.old,
+                "new": c.new,
+            }
+            for c in data.changes
+        ],
         "notes": list(data.notes),
-        "skipped": dict(sorted(data.skipped.items())),
+        "skipped": {data.node_id(k): v for k, v in sorted(data.skipped.items())},
     }

@@ -81,5 +81,5 @@ def gate_lines(data: ReportInput) -> list[str]:
     for status, label in GATE_LABELS:
         for verdict in sorted(by_status.get(status, []), key=lambda v: v.key):
             expected = f" vs {verdict.expected:.2f}" if verdict.expected is not None else ""
-            lines.append(f"  {label}: {verdict.key} {verdict.obtained:.2f}{expected}")
+            lines.append(f"  {label}: {data.node_id(verdict.key)} {verdict.obtained:.2f}{expected}")
     return lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ..analysis.compare import Analysis
 from ..gate.baselines import Change
@@ -32,6 +32,33 @@ class ReportInput:
     max_rows: int | None = None
     max_pairs: int = 30
     skipped: Mapping[str, int] = field(default_factory=dict)
+    suite: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def node_id(self, key: str) -> str:
+        """The pytest node id behind a cell or verdict key (``dino::val`` -> ``shapes::dino::val``).
+
+        Aggregate and ranking verdicts add their measure in brackets: ``shapes::dino::aggregate[geometric_mean]``,
+        ``shapes::ranking[kendall_tau:sketch]``. Without a suite (``ssllottery analyze``) the key is kept.
+        """
+        if self.suite is None:
+            return key
+        if key.startswith("ranking:"):
+            return f"{self.suite}::ranking[{key.removeprefix('ranking:')}]"
+        item, separator, measure = key.partition("::aggregate:")
+        if separator:
+            return f"{self.suite}::{item}::aggregate[{measure}]"
+        return f"{self.suite}::{key}"
+
+    @property
+    def result(self) -> str:
+        """The run's outcome: ``failed``, ``updated``, ``passed``, or ``not gated`` (no verdicts)."""
+        statuses = {v.status for v in self.verdicts.values()}
+        if any(v.failed for v in self.verdicts.values()):
+            return "failed"
+        if "update" in statuses:
+            return "updated"
+        return "passed" if statuses else "not gated"
 
     @property
     def methods(self) -> tuple[str, ...]:

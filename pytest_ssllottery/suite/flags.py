@@ -68,6 +68,7 @@ FLAGS: tuple[Flag, ...] = (
         "suite",
         "Run the suite NAME (bundled, or found in the ssl_suite_dirs ini folders) or the suite TOML file PATH",
         metavar="NAME|PATH",
+        ini=True,
     ),
     Flag(
         "data_root",

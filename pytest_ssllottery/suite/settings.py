@@ -71,19 +71,26 @@ class ReportSettings:
 class Invocation:
     """How the run was started: what relative paths and defaults are anchored to.
 
+    The rule: relative flag values are relative to the directory the command was run from; ini values are
+    relative to the ini file's folder; the default folders (``baselines/``, ``.ssl_cache``) live in the ini
+    file's folder when pytest found one, else in the directory the command was run from. Never pytest's
+    rootdir, which without an ini file depends on how the arguments were spelled.
+
     Attributes:
-        cwd: The directory the command was run from; relative flag values are relative to it.
-        rootdir: pytest's rootdir (the CLI: the working directory); default folders live there.
+        cwd: The directory the command was run from.
+        anchor: Where the default folders live (the ini file's folder, else ``cwd``).
         suite_dirs: Extra folders searched for suites by name (the ``ssl_suite_dirs`` ini key).
         args: The command line, for the command that accepts new baselines.
         worker_index: The pytest-xdist worker number, which picks a GPU with ``--ssl-device auto``.
+        from_ini: Names of the settings whose value came from the ini file.
     """
 
     cwd: Path
-    rootdir: Path
+    anchor: Path
     suite_dirs: tuple[Path, ...] = ()
     args: tuple[str, ...] = ()
     worker_index: int | None = None
+    from_ini: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,8 @@ def resolve_settings(values: Mapping[str, Any], invocation: Invocation) -> Setti
 
     def path(name: str) -> Path | None:
         value = values.get(name)
-        return (cwd / Path(str(value)).expanduser()).resolve() if value else None
+        base = invocation.anchor if name in invocation.from_ini else cwd
+        return (base / Path(str(value)).expanduser()).resolve() if value else None
 
     suite_arg = str(values.get("suite"))
     try:
@@ -208,13 +216,13 @@ def resolve_settings(values: Mapping[str, Any], invocation: Invocation) -> Setti
     if data_root is not None and not data_root.is_dir():
         raise SettingsError(f"--ssl-data-root={data_root}: no such folder")
     _check_counts(values)
-    baselines = path("baselines") or invocation.rootdir / "baselines"
+    baselines = path("baselines") or invocation.anchor / "baselines"
     if baselines.suffix != ".json":
         baselines = baselines / f"{suite_path.stem}.json"
     fallback = bundled_baselines_dir() / f"{suite_path.stem}.json"
     workers = values.get("workers")
     run = RunSettings(
-        cache_dir=path("cache_dir") or invocation.rootdir / ".ssl_cache",
+        cache_dir=path("cache_dir") or invocation.anchor / ".ssl_cache",
         data_root=data_root,
         checkpoint_dir=path("checkpoint_dir"),
         dataset_paths=_dataset_paths(values.get("dataset_path") or [], cwd),

@@ -92,8 +92,11 @@ def test_last_failed_reruns_only_failures(pytester: pytest.Pytester, tiny: Path)
 def test_junit_xml_has_items_and_small_properties(run_tiny, pytester: pytest.Pytester) -> None:
     run_tiny("--ssl-update-baselines", "--junitxml", "junit.xml").assert_outcomes(passed=9)
     xml = (pytester.path / "junit.xml").read_text()
-    assert 'name="val"' in xml
+    assert 'name="tiny::alpha::val"' in xml  # the node id, as the report and the accept command name it
     assert 'classname="tiny.alpha"' in xml
     assert 'name="ssl_accuracy"' in xml
+    for prop in ("ssl_obtained", "ssl_baseline", "ssl_delta", "ssl_tolerance", "ssl_verdict"):
+        assert f'name="{prop}"' in xml
+    assert 'name="ssl_weighted_average.verdict" value="update"' in xml
     assert "ssl_lottery_record" not in xml
     assert "bits" not in xml

@@ -39,10 +39,10 @@ def test_injected_regression_fails_the_right_item_with_the_right_text(run_tiny, 
             f"  obtained    {obtained:5.2f}%  (*/60 scored images)",
             f"  expected    {obtained + 15:5.2f}%  (baselines*tiny.json)",
             "  tolerance  * points = max(margin 1.00, 2 x standard error * at n=60)",
-            "To accept the new value: pytest --ssl-suite=* --ssl-update-baselines -k 'beta and shifted'",
+            "To accept the new value: pytest --ssl-suite=* --ssl-update-baselines tiny::beta::shifted",
         ]
     )
-    result.stdout.fnmatch_lines(["*regressed: beta::shifted*"])
+    result.stdout.fnmatch_lines(["*regressed: tiny::beta::shifted*"])
 
 
 def test_drop_within_the_sampling_tolerance_passes(run_tiny, recorded: Path) -> None:
@@ -56,7 +56,7 @@ def test_improvement_passes_and_is_flagged_stale(run_tiny, recorded: Path) -> No
     _edit(recorded, "alpha::subset", obtained - 30.0)
     result = run_tiny()
     result.assert_outcomes(passed=9)
-    result.stdout.fnmatch_lines(["*stale baseline (improved beyond tolerance): alpha::subset*"])
+    result.stdout.fnmatch_lines(["*stale baseline (improved beyond tolerance): tiny::alpha::subset*"])
 
 
 def test_update_is_scoped_to_the_items_that_ran(run_tiny, recorded: Path) -> None:

@@ -184,8 +184,21 @@ def test_corrupt_image_fails_its_item_without_the_flag(
 def test_missing_dataset_says_where_it_looked(pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]]) -> None:
     path, _ = derived
     result = run(pytester, path, "--ssl-update-baselines", "-k", "dino and v2", "--ssl-dataset-path", "v2=nowhere")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*dataset 'v2': no folder at *nowhere (given by --ssl-dataset-path v2=...)*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*dataset 'v2': nothing at *nowhere*"])
+
+
+def test_missing_data_root_is_one_usage_error_not_one_failure_per_item(
+    pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]]
+) -> None:
+    path, _ = derived
+    result = pytester.runpytest("--ssl-suite", str(path), "--ssl-device", "cpu", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*suite 'imagenet-variants' reads its datasets under a data root, and none was given: pass --ssl-data-root*"]
+    )
+    assert "FAILED" not in result.stdout.str()
+    assert "DatasetError" not in result.stdout.str()
 
 
 def test_official_head_is_recorded_in_the_provenance(

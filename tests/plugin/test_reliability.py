@@ -218,6 +218,22 @@ def test_failed_baseline_write_still_writes_the_reports(run_tiny, pytester: pyte
 
 
 # -- 10. the accept command -----------------------------------------------------------------------------------
+def test_the_printed_accept_command_works_as_printed(recorded: Path, run_tiny, pytester: pytest.Pytester) -> None:
+    import shlex
+
+    _set(recorded, "cells", "beta::shifted", "accuracy", 99.0)
+    failed = run_tiny()
+    failed.assert_outcomes(failed=1, passed=8)
+    line = next(line for line in failed.stdout.lines if line.startswith("To accept the new value: "))
+    argv = shlex.split(line.removeprefix("To accept the new value: "))
+    assert argv[0] == "pytest"
+    assert argv[-1] == "tiny::beta::shifted"
+    accepted = pytester.runpytest(*argv[1:])
+    accepted.assert_outcomes(passed=1, deselected=8)
+    assert json.loads(recorded.read_text())["cells"]["beta::shifted"]["accuracy"] != 99.0
+    run_tiny().assert_outcomes(passed=9)
+
+
 def test_accept_command_repeats_every_setting_of_the_run(recorded: Path, run_tiny) -> None:
     _set(recorded, "cells", "beta::shifted", "accuracy", 99.0)
     _set(recorded, "cells", "beta::shifted", "correct", 59)
@@ -227,6 +243,6 @@ def test_accept_command_repeats_every_setting_of_the_run(recorded: Path, run_tin
         [
             "To accept the new value: pytest --ssl-suite=* --ssl-data-root=data -p no:cacheprovider "
             "--ssl-baselines=baselines --ssl-cache-dir='cache dir' --ssl-batch-size=32 --ssl-update-baselines "
-            "-k 'beta and shifted'"
+            "tiny::beta::shifted"
         ]
     )

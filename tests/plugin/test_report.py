@@ -87,7 +87,11 @@ def test_json_and_markdown_reports(pytester: pytest.Pytester, three: Path, monke
     )
     result.assert_outcomes(passed=13)
     report = json.loads((pytester.path / "out" / "report.json").read_text())
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
+    assert report["result"] == "updated"
+    assert report["suite"] == "tiny"
+    assert set(report["context"]) == {"versions", "machine", "device", "date", "commit"}
+    assert report["context"]["device"] == "cpu"
     analysis = report["analysis"]
     assert analysis["methods"] == ["alpha", "beta", "gamma"]
     assert analysis["datasets"] == ["val", "shifted", "subset"]
@@ -97,7 +101,12 @@ def test_json_and_markdown_reports(pytester: pytest.Pytester, three: Path, monke
     assert set(analysis["aggregates"]["beta"]) == {"weighted_average", "geometric_mean"}
     assert set(analysis["correlations"]["shifted"]) == {"pearson", "kendall", "spearman"}
     assert isinstance(analysis["lottery"], list)
-    assert set(report["verdicts"]) >= {"alpha::val", "gamma::subset", "beta::aggregate:geometric_mean"}
+    assert set(report["verdicts"]) >= {
+        "tiny::alpha::val",
+        "tiny::gamma::subset",
+        "tiny::beta::aggregate[geometric_mean]",
+    }
+    assert report["verdicts"]["tiny::beta::aggregate[geometric_mean]"]["item"] == "tiny::beta::aggregate"
     assert len(report["baseline_changes"]) == 15
     markdown = (pytester.path / "out" / "report.md").read_text()
     assert markdown.startswith("## SSL lottery report: suite tiny")

@@ -46,7 +46,7 @@ def test_a_regression_against_a_stored_baseline_fails_and_says_how_to_accept(
         [
             "supervised::val regressed by 5.00 points",
             "*expected*94.50%*",
-            "*pytest --ssl-suite=shapes --ssl-cache-dir=* --ssl-update-baselines -k 'supervised and val'",
+            "*pytest --ssl-suite=shapes --ssl-cache-dir=* --ssl-update-baselines shapes::supervised::val",
             "FAILED shapes::supervised::val*",
         ]
     )

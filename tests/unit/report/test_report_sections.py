@@ -46,6 +46,7 @@ def report_input(changes: bool = False) -> ReportInput:
         changes=[Change("dino::val", 85.0, 80.0)] if changes else [],
         notes=["a note"],
         skipped={"barlow::sketch": 2},
+        suite="demo",
     )
 
 
@@ -97,7 +98,8 @@ def test_quiet_report_keeps_the_tables_and_lines_that_matter() -> None:
 
 def test_json_report_has_the_analysis_verdicts_and_changes() -> None:
     document = render_json(build_report(report_input(changes=True)))
-    assert document["verdicts"]["dino::val"]["status"] == "fail"
-    assert document["baseline_changes"] == [{"key": "dino::val", "measure": "accuracy", "old": 85.0, "new": 80.0}]
+    assert document["verdicts"]["demo::dino::val"]["status"] == "fail"
+    assert document["result"] == "failed"
+    assert document["baseline_changes"] == [{"key": "demo::dino::val", "measure": "accuracy", "old": 85.0, "new": 80.0}]
     assert set(document["analysis"]["accuracy"]) == set(ACCURACY)
-    assert document["skipped"] == {"barlow::sketch": 2}
+    assert document["skipped"] == {"demo::barlow::sketch": 2}
