@@ -62,15 +62,35 @@ class ResultTable:
     weights: Mapping[str, float] | None = None
     reported: Mapping[str, float] = field(default_factory=dict)
     weighting: str = "images"
+    controls: frozenset[str] = frozenset()
+    planned: tuple[str, ...] = ()
+
+    @property
+    def contenders(self) -> tuple[str, ...]:
+        """The methods compared for winners, the lottery and correlations: all but the controls."""
+        return tuple(m for m in self.methods if m not in self.controls)
+
+    def missing(self) -> list[str]:
+        """Planned datasets that some contender has no result on: what a partial run (``-k``, ``--lf``) lacks.
+
+        Only suite runs plan their datasets; a published table with gaps is not a partial run (its gaps are
+        warned about when it is read).
+        """
+        known = set(self.cells)
+        return [d for d in self.planned if any((m, d) not in known for m in self.contenders) or not self.contenders]
 
     def accuracy(self, method: str, dataset: str) -> float | None:
         """Accuracy in percent, or None when the cell is absent."""
         cell = self.cells.get((method, dataset))
         return None if cell is None else cell.accuracy
 
-    def column(self, dataset: str) -> dict[str, float]:
-        """Method -> accuracy on ``dataset`` (methods without it omitted)."""
-        return {m: c.accuracy for (m, d), c in self.cells.items() if d == dataset}
+    def column(self, dataset: str, contenders_only: bool = False) -> dict[str, float]:
+        """Method -> accuracy on ``dataset`` (methods without it omitted; controls too with ``contenders_only``)."""
+        return {
+            m: c.accuracy
+            for (m, d), c in self.cells.items()
+            if d == dataset and not (contenders_only and m in self.controls)
+        }
 
 
 @dataclass(frozen=True)
@@ -164,7 +184,7 @@ def _tie(table: ResultTable, a: str, b: str, alpha: float) -> tuple[bool | None,
 
 
 def _lottery(table: ResultTable, aggregates: Mapping[str, Mapping[str, float]], alpha: float) -> list[LotteryPair]:
-    reference = table.column(table.reference)
+    reference = table.column(table.reference, contenders_only=True)
     pairs: list[LotteryPair] = []
     methods = sorted(m for m in aggregates if m in reference)
     for measure in MEASURES:
@@ -183,12 +203,12 @@ def _lottery(table: ResultTable, aggregates: Mapping[str, Mapping[str, float]], 
 
 
 def _correlations(table: ResultTable) -> dict[str, dict[str, Correlation]]:
-    reference = table.column(table.reference)
+    reference = table.column(table.reference, contenders_only=True)
     result: dict[str, dict[str, Correlation]] = {}
     for dataset in table.datasets:
         if dataset == table.reference:
             continue
-        other = table.column(dataset)
+        other = table.column(dataset, contenders_only=True)
         common = sorted(set(reference) & set(other))
         if len(common) < 2:
             continue
@@ -329,13 +349,13 @@ def analyse(
     aggregate_ranks = {
         measure: rank_scores({m: v[measure] for m, v in aggregates.items()}) for measure in MEASURES if aggregates
     }
-    winners = {"reference": _winners(table.column(table.reference))}
+    winners = {"reference": _winners(table.column(table.reference, contenders_only=True))}
     for measure in MEASURES:
-        winners[measure] = _winners({m: v[measure] for m, v in aggregates.items()})
-    reference = table.column(table.reference)
+        winners[measure] = _winners({m: v[measure] for m, v in aggregates.items() if m not in table.controls})
+    reference = table.column(table.reference, contenders_only=True)
     flip_rates = {}
     for dataset in table.datasets:
-        other = table.column(dataset)
+        other = table.column(dataset, contenders_only=True)
         common = sorted(set(reference) & set(other))
         if dataset != table.reference and len(common) >= 2:
             flip_rates[dataset] = flip_rate_of_close_pairs(

@@ -31,6 +31,8 @@ def result_table(suite: Suite, cells: Iterable[CellRecord]) -> ResultTable:
         aggregate_datasets=suite.aggregate_datasets,
         weights=table_weights(suite, chosen.values()),
         reported={m.name: m.reported_top1 for m in suite.methods if m.reported_top1 is not None},
+        controls=frozenset(m.name for m in suite.methods if m.control),
+        planned=tuple(d.name for d in suite.eval_datasets),
     )
 
 

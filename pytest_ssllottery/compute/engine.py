@@ -85,7 +85,9 @@ class Engine:
                 suite_dir=self.suite.path.parent,
                 overrides=self.settings.dataset_paths,
             )
-            self._datasets[name] = load_dataset(self.suite.dataset(name), context)
+            with self.progress.task(f"{name}: reading the dataset", 1) as advance:
+                self._datasets[name] = load_dataset(self.suite.dataset(name), context)
+                advance(1)
         return self._datasets[name]
 
     def checkpoint_path(self, method: MethodSpec) -> Path:

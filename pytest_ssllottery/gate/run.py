@@ -282,11 +282,13 @@ class LotteryRun:
 
     def records(self) -> RunRecords:
         """What the run gathered, for the report (read-only views)."""
+        store = self.store or BaselineStore(self.suite.path, self.suite.name)
         return RunRecords(
             cells=tuple(self.cells.values()),
             aggregates=tuple(self.aggregates.values()),
             verdicts=dict(self.verdicts),
-            store=self.store or BaselineStore(self.suite.path, self.suite.name),
+            store=store,
+            unused=unused_entries(self.suite, store),
         )
 
 
@@ -298,11 +300,21 @@ class RunRecords:
     aggregates: tuple[AggregateRecord, ...]
     verdicts: Mapping[str, Verdict]
     store: BaselineStore
+    unused: tuple[str, ...] = ()
 
     @property
     def skipped(self) -> dict[str, int]:
         """Unreadable images skipped per cell (only cells that skipped some)."""
         return {record.key: record.skipped for record in self.cells if record.skipped}
+
+
+def unused_entries(suite: Suite, store: BaselineStore) -> tuple[str, ...]:
+    """Baseline keys of methods or datasets the suite does not have (syrupy's "unused snapshots")."""
+    methods = {m.name for m in suite.methods}
+    cells = {f"{m.name}::{d.name}" for m in suite.methods for d in suite.eval_datasets}
+    unused = [key for key in store.cells if key not in cells]
+    unused += [f"{method}::aggregate" for method in store.aggregates if method not in methods]
+    return tuple(sorted(unused))
 
 
 def _shown(path: Any) -> str:

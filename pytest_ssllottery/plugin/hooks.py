@@ -172,6 +172,7 @@ class LotteryPlugin:
         """After -k/-m selection: fail once, before any item runs, on what every selected item would hit."""
         from ..compute.preflight import missing_inputs, preflight_message
         from .items import selected_cells
+        from .progress import TerminalProgress
 
         if self.selection:
             chosen = [i for i in items if any(i.nodeid == s or i.nodeid.startswith(f"{s}::") for s in self.selection)]
@@ -190,6 +191,9 @@ class LotteryPlugin:
                 f"{', '.join(missing)} of suite {suite.name!r} have none. Select methods that have "
                 "one with -k, or keep probe.kind = 'linear' (drop --ssl-probe kind=official-head)"
             )
+        progress = self.lottery.progress
+        if isinstance(progress, TerminalProgress):  # at most: loads, extractions (with train) and probes
+            progress.expect(len(datasets) + 1 + len(methods) * (len(datasets) + 2))
         problems = missing_inputs(suite, self.settings.run, methods, datasets) if methods else []
         if problems:
             raise pytest.UsageError(preflight_message(problems, any("checkpoint" in p for p in problems)))

@@ -1,8 +1,9 @@
-"""Rich progress bars for extraction and probe training that leave pytest's output intact.
+"""The engine's progress on pytest's terminal, leaving pytest's own output intact.
 
-A bar is drawn below the line pytest is writing (with output capture suspended), erased when the task
-ends, and the cursor is put back at the end of pytest's line, so ``PASSED``/dots continue where they
-would have. Bars are shown only on an interactive terminal, never under ``-q`` or in xdist workers.
+On a terminal, one live line is drawn below the line pytest is writing (with output capture suspended),
+erased when the task ends, and the cursor is put back at the end of pytest's line, so ``PASSED``/dots
+continue where they would have. Without a terminal (CI logs), plain phase lines (``report.progress``).
+Nothing is shown under ``-q`` or in xdist workers (the controller shows pytest's own progress).
 """
 
 from __future__ import annotations
@@ -12,53 +13,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..compute.progress import Advance
+from ..report.progress import DEFAULT_INTERVAL, ProgressDisplay
 
 
 class TerminalProgress:
-    """Progress bars drawn on pytest's terminal."""
+    """Engine tasks shown on pytest's terminal: live on a TTY, as plain lines otherwise."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, live: bool | None = None, interval: float | None = None) -> None:
         self.capture = config.pluginmanager.getplugin("capturemanager")
         self.writer = config.get_terminal_writer()
+        self.live = bool(self.writer.hasmarkup and sys.stdout.isatty()) if live is None else live
+        self.display = ProgressDisplay(sys.stdout, self.live, interval or DEFAULT_INTERVAL)
 
     @staticmethod
     def wanted(config: pytest.Config) -> bool:
-        """Whether bars should be shown for this run."""
+        """Whether progress should be shown for this run at all."""
         reporter = config.pluginmanager.get_plugin("terminalreporter")
-        return (
-            reporter is not None
-            and config.get_verbosity() >= 0
-            and not hasattr(config, "workerinput")
-            and config.get_terminal_writer().hasmarkup
-            and sys.stdout.isatty()
-        )
+        return reporter is not None and config.get_verbosity() >= 0 and not hasattr(config, "workerinput")
+
+    def expect(self, tasks: int) -> None:
+        """How many tasks the selected items need at most."""
+        self.display.expect(tasks)
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[Advance]:
-        """Show one bar while the body runs."""
+        """Show one task while the body runs."""
         with self._uncaptured():
             column = self.writer.width_of_current_line
-            stream = sys.stdout
+            self.display.stream = sys.stdout
             if column:
-                stream.write("\n")
-            bars = Progress(
-                TextColumn("  [progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=Console(file=stream),
-                transient=True,
-            )
-            task = bars.add_task(description, total=total)
-            with bars:
-                yield lambda n: bars.advance(task, n)
-            if column:
-                stream.write(f"\x1b[1A\x1b[{column + 1}G")
-            stream.flush()
+                sys.stdout.write("\n")
+            with self.display.task(description, total) as advance:
+                yield advance
+            if column and self.live:
+                sys.stdout.write(f"\x1b[1A\x1b[{column + 1}G")
+            sys.stdout.flush()
 
     @contextmanager
     def _uncaptured(self) -> Iterator[None]:

@@ -43,6 +43,7 @@ def report_input(
     notes: Sequence[str] = (),
     skipped: Mapping[str, int] | None = None,
     context: Mapping[str, Any] | None = None,
+    unused: Sequence[str] = (),
 ) -> ReportInput:
     """Everything the report of a suite run shows; ``context`` is where and when it ran (``provenance``)."""
     return ReportInput(
@@ -58,4 +59,5 @@ def report_input(
         skipped=dict(skipped or {}),
         suite=suite.name,
         context=dict(context or {}),
+        unused=tuple(unused),
     )

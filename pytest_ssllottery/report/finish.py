@@ -57,4 +57,6 @@ def run_report(run: LotteryRun, notes: list[str], changes: list[Change]) -> Repo
     analysis = suite_analysis(run.suite, records.cells, records.store.fits())
     values = baseline_values(records.store, records.cells, records.aggregates)
     context = run_context(run.config.run.device)
-    return report_input(run.suite, analysis, values, records.verdicts, changes, notes, records.skipped, context)
+    return report_input(
+        run.suite, analysis, values, records.verdicts, changes, notes, records.skipped, context, records.unused
+    )

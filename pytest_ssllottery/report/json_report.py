@@ -13,11 +13,16 @@ from typing import Any
 
 from ..analysis.compare import MEASURES, Analysis
 from ..stats import Correlation
-from .model import ReportData
+from .headline import headline
+from .model import ReportData, plain
 
 REPORT_SCHEMA_VERSION = 2
 # Section id -> the JSON path (keys from the top) that holds its data.
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "headline": ("headline",),
+    "legend": ("legend",),
+    "names": ("analysis", "methods"),
+    "failures": ("verdicts",),
     "accuracy": ("analysis", "accuracy"),
     "ranks": ("analysis", "ranks"),
     "unified": ("analysis", "aggregates"),
@@ -126,6 +131,12 @@ def analysis_to_dict(analysis: Analysis, max_pairs: int | None = 1000) -> dict[s
     }
 
 
+LEGEND = (
+    "accuracy and scores in percent; deltas against the baselines in points; verdicts: pass, fail, stale "
+    "(improved beyond the tolerance), missing (no baseline), threshold (below a suite floor), update"
+)
+
+
 def render_json(report: ReportData) -> dict[str, Any]:
     """The report as a JSON-safe document (schema version 2)."""
     data = report.source
@@ -138,6 +149,9 @@ def render_json(report: ReportData) -> dict[str, Any]:
         "schema_version": REPORT_SCHEMA_VERSION,
         "title": data.title,
         "result": data.result,
+        "headline": [plain(line) for line in headline(data)],
+        "legend": LEGEND,
+        "unused_baselines": [data.node_id(key) for key in data.unused],
         "suite": data.suite,
         "context": dict(data.context),
         "analysis": analysis_to_dict(data.analysis),

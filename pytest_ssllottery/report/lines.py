@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..analysis.compare import MEASURES, Analysis
+from collections.abc import Sequence
+
+from ..analysis.compare import MEASURES, Analysis, LotteryPair
 from ..gate.verdicts import Status, Verdict
 from .model import ReportInput
 from .numbers import measure_label
@@ -23,8 +25,16 @@ def skipped_lines(data: ReportInput) -> list[str]:
     return [f"† unreadable images skipped (--ssl-skip-corrupt), not scored: {listed}"]
 
 
-def lottery_lines(analysis: Analysis, limit: int | None = None) -> list[str]:
-    """The pairs whose reference order flips on an aggregate (the ``limit`` largest reference gaps)."""
+def flip_weight(pair: LotteryPair) -> float:
+    """How much a flip matters: the size of the flip per point of reference gap (close pairs that swap most)."""
+    return float(abs(pair.aggregate_difference) / (pair.reference_difference + 0.1))
+
+
+def lottery_lines(analysis: Analysis, limit: int | None = None, among: Sequence[str] | None = None) -> list[str]:
+    """The pairs whose reference order flips on an aggregate: the closest pairs with the largest flips first.
+
+    ``among`` restricts the list to pairs of those methods (the top of a large table), ``limit`` its length.
+    """
     reference = analysis.table.reference
     if not analysis.lottery:
         return [f"No lottery: every pair keeps its {reference} order on both aggregates."]
@@ -33,10 +43,17 @@ def lottery_lines(analysis: Analysis, limit: int | None = None) -> list[str]:
     )
     ties = sum(bool(p.tie_on_reference) for p in analysis.lottery)
     lines = [f"Lottery: pairs whose {reference} order flips on an aggregate ({counts}; {ties} are ties on {reference})"]
-    pairs = sorted(analysis.lottery, key=lambda p: -p.reference_difference)
+    chosen = set(among) if among is not None else None
+    pairs = [
+        p
+        for p in analysis.lottery
+        if chosen is None or (p.better_on_reference in chosen and p.worse_on_reference in chosen)
+    ]
+    pairs.sort(key=lambda p: (-flip_weight(p), p.better_on_reference, p.worse_on_reference, p.measure))
     shown = pairs if limit is None else pairs[:limit]
-    if len(shown) < len(pairs):
-        lines[0] += f"; the {len(shown)} with the largest {reference} gap:"
+    if len(shown) < len(analysis.lottery):
+        scope = f" among the {len(chosen)} methods shown" if chosen is not None else ""
+        lines[0] += f"; the {len(shown)}{scope} that flip most for the smallest {reference} gap:"
     for pair in shown:
         tie = ""
         if pair.tie_on_reference:
@@ -77,9 +94,30 @@ def gate_lines(data: ReportInput) -> list[str]:
     mode = f"gate: {data.gate_mode}"
     if data.gate_mode == "significant":
         mode += f" (drop > margin and significant at alpha {data.alpha:g}, Holm over {data.family_size} cells)"
-    lines = [f"{mode}; verdicts: {counts or 'none'}"]
+    lines = [
+        f"{mode}; verdicts: {counts or 'none'} (one per cell, one per unified score of each aggregate item, "
+        "one per rank threshold: more verdicts than items)"
+    ]
     for status, label in GATE_LABELS:
         for verdict in sorted(by_status.get(status, []), key=lambda v: v.key):
             expected = f" vs {verdict.expected:.2f}" if verdict.expected is not None else ""
             lines.append(f"  {label}: {data.node_id(verdict.key)} {verdict.obtained:.2f}{expected}")
     return lines
+
+
+def unused_lines(data: ReportInput) -> list[str]:
+    """Baseline entries for methods or datasets the suite no longer has (kept, never deleted silently)."""
+    if not data.unused:
+        return []
+    listed = ", ".join(data.node_id(key) for key in data.unused[:10])
+    more = f" and {len(data.unused) - 10} more" if len(data.unused) > 10 else ""
+    return [
+        f"unused baselines (not in the suite): {listed}{more}; delete them from the baseline file if the methods "
+        "or datasets are gone for good"
+    ]
+
+
+def failure_lines(data: ReportInput) -> list[str]:
+    """Each failing verdict's full message, with the command that accepts it (for the Markdown job summary)."""
+    ordered = sorted(data.verdicts.items(), key=lambda kv: data.node_id(kv[0]))
+    return [v.message for _, v in ordered if v.failed and v.message]

@@ -23,14 +23,29 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+def _line(cell: Cell) -> str:
+    """A line of text; its bold spans stay bold."""
+    if isinstance(cell, str):
+        return cell
+    return "".join(f"**{span.text}**" if "bold" in span.style and span.text.strip() else span.text for span in cell)
+
+
 def _section(section: Section) -> list[str]:
     lines: list[str] = []
     if section.is_table:
         lines += [f"### {section.title}", ""]
         lines += _table([c.header for c in section.columns], [[_cell(c) for c in row] for row in section.rows])
         lines.append("")
+    if section.id == "failures":
+        lines += [f"### {section.title}", ""]
+        for message in section.lines:
+            lines += ["```", _line(message), "```", ""]
+        return lines
+    if section.id == "headline":
+        lines += [f"> {_line(line)}  " for line in section.lines] + [""]
+        return lines
     if section.lines:
-        lines += [f"{line}  " for line in section.lines] + [""]
+        lines += [f"{_line(line)}  " for line in section.lines] + [""]
     return lines
 
 

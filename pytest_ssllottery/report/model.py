@@ -32,6 +32,7 @@ class ReportInput:
     max_rows: int | None = None
     max_pairs: int = 30
     skipped: Mapping[str, int] = field(default_factory=dict)
+    unused: Sequence[str] = ()
     suite: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
 
@@ -62,9 +63,18 @@ class ReportInput:
 
     @property
     def methods(self) -> tuple[str, ...]:
-        """The methods shown in the tables (the first ``max_rows`` in table order)."""
-        methods = self.analysis.table.methods
-        return methods if self.max_rows is None else methods[: self.max_rows]
+        """The methods shown in the tables: contenders best first on the reference, then the controls.
+
+        Only the first ``max_rows`` when set. Without a reference result (a partial run), the suite's order.
+        """
+        table = self.analysis.table
+        reference = table.column(table.reference)
+
+        def key(method: str) -> tuple[bool, float]:
+            return method in table.controls, -reference.get(method, float("-inf"))
+
+        ordered = tuple(sorted(table.methods, key=key)) if reference else table.methods
+        return ordered if self.max_rows is None else ordered[: self.max_rows]
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,8 @@ class Section:
     title: str = ""
     columns: tuple[Column, ...] = ()
     rows: tuple[tuple[Cell, ...], ...] = ()
-    lines: tuple[str, ...] = ()
+    lines: tuple[Cell, ...] = ()
+    terminal: bool = True  # False: only in the files (failure texts, which pytest already printed above)
 
     @property
     def is_table(self) -> bool:

@@ -49,3 +49,27 @@ def arrow(change: float) -> str:
     if change < 0:
         return f"↓{-change:g}"
     return "="
+
+
+NAME_LIMIT = 28
+
+
+def short_names(names: list[str] | tuple[str, ...], limit: int = NAME_LIMIT) -> dict[str, str]:
+    """Unique short forms (``head…tail``) of the names longer than ``limit``; the others map to themselves.
+
+    >>> short_names(["resnet50", "eva02_large_patch14_448.mim_m38m_ft_in22k_in1k"], 20)["resnet50"]
+    'resnet50'
+    """
+    short = {name: name for name in names}
+    long = [n for n in names if len(n) > limit]
+    head = (limit - 1) // 2
+    tail = limit - 1 - head
+    while long:
+        for name in long:
+            short[name] = name[:head] + "…" + name[len(name) - tail :] if head + tail < len(name) else name
+        seen: dict[str, list[str]] = {}
+        for name in long:
+            seen.setdefault(short[name], []).append(name)
+        long = [n for group in seen.values() if len(group) > 1 for n in group if short[n] != n]
+        tail += 2
+    return short

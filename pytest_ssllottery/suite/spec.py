@@ -108,6 +108,7 @@ class MethodSpec:
     layout: str | None = None
     source_url: str | None = None
     reported_top1: float | None = None
+    control: bool = False  # a floor or ceiling (untrained, supervised): shown, but not a contender
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     probe: ProbeSpec = field(default_factory=ProbeSpec)
     head_checkpoint: str | None = None
