@@ -62,16 +62,26 @@ def _labelled(methods: list[str], x: np.ndarray, y: np.ndarray, residual: np.nda
 
 
 def _place_labels(axes: Any, names: list[str], xs: list[float], ys: list[float]) -> None:
-    """Annotate points, nudging labels vertically (in display space) so that none overprints another."""
+    """Annotate points, nudging labels vertically so that none overprints another.
+
+    Works in points (the unit of ``xytext``); labels of points in the right half go to the left of the point,
+    so that no label leaves the axes. Call after the layout is final.
+    """
     figure = axes.get_figure()
     figure.canvas.draw()
+    scale = 72.0 / figure.dpi
+    left, _, right, _ = (value * scale for value in axes.bbox.extents)
+    height, char = 9.0, 4.1  # fontsize 7: line height and mean character width, in points
     placed: list[tuple[float, float, float, float]] = []
     for name, x, y in sorted(zip(names, xs, ys, strict=True), key=lambda item: -item[2]):
-        px, py = axes.transData.transform((x, y))
-        width, height = 6.0 * len(name), 11.0
+        px, py = (value * scale for value in axes.transData.transform((x, y)))
+        width = char * len(name)
+        to_left = px - left > (right - left) / 2
+        x0 = px - 4 - width if to_left else px + 4
         offset = 0.0
-        for _ in range(40):
-            box = (px + 4, py + offset - height / 2, px + 4 + width, py + offset + height / 2)
+        box = (x0, py - height / 2, x0 + width, py + height / 2)
+        for _ in range(60):
+            box = (x0, py + offset - height / 2, x0 + width, py + offset + height / 2)
             if not any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed):
                 break
             offset -= height
@@ -79,10 +89,12 @@ def _place_labels(axes: Any, names: list[str], xs: list[float], ys: list[float])
         axes.annotate(
             name,
             (x, y),
-            xytext=(4, offset),
+            xytext=(-4 if to_left else 4, offset),
             textcoords="offset points",
             fontsize=7,
+            ha="right" if to_left else "left",
             va="center",
+            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.75},
             arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if offset else None,
         )
 
@@ -125,8 +137,6 @@ def scatter(analysis: Analysis, dataset: str, path: Path) -> Path:
     _logit_axes(axes, lo, hi)
     axes.set_xlim(lo / 100, hi / 100)
     axes.set_ylim(lo / 100, hi / 100)
-    chosen = _labelled(methods, x, y, residual) if methods else []
-    _place_labels(axes, [methods[i] for i in chosen], [x[i] / 100 for i in chosen], [y[i] / 100 for i in chosen])
     values = analysis.correlations.get(dataset, {})
     stats = []
     for key, symbol in (("pearson", "r"), ("kendall", "τ")):
@@ -141,6 +151,8 @@ def scatter(analysis: Analysis, dataset: str, path: Path) -> Path:
     axes.grid(alpha=0.3, which="major")
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
+    chosen = _labelled(methods, x, y, residual) if methods else []
+    _place_labels(axes, [methods[i] for i in chosen], [x[i] / 100 for i in chosen], [y[i] / 100 for i in chosen])
     figure.savefig(path)
     plt.close(figure)
     return path

@@ -233,7 +233,7 @@ def build_report(data: ReportInput, verbosity: int = 0) -> ReportData:
     """
     analysis = data.analysis
     if verbosity <= -2:
-        return ReportData(data.title, (), (Section("headline", lines=(one_line(data),)),), data)
+        return ReportData("", (), (Section("headline", lines=(one_line(data),)),), data)  # -qq: that line alone
     preface: tuple[str, ...] = ()
     if len(data.methods) < len(analysis.table.methods):
         shown, total = len(data.methods), len(analysis.table.methods)

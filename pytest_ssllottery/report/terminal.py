@@ -51,7 +51,8 @@ def render_terminal(report: ReportData, *, width: int, color: bool) -> str:
         highlight=False,
         soft_wrap=False,
     )
-    console.print(Text(report.title, style="bold"))
+    if report.title:
+        console.print(Text(report.title, style="bold"))
     for note in report.preface:
         console.print(Text(note))
     for section in report.sections:

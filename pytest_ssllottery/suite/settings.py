@@ -283,7 +283,7 @@ def _kept_flags(args: Sequence[str]) -> list[str]:
 def accept_command(args: Sequence[str], suite_arg: str) -> str:
     """The command that accepts new values: this run's suite, data, cache, probe and device flags, plus the update.
 
-    Following it as printed writes the same baseline file with the same settings (``-k`` is added per item).
+    Following it as printed writes the same baseline file with the same settings (the item's node id is added).
     ``PYTEST_SSL_ACCEPT_COMMAND`` replaces it (for wrappers that run pytest for you).
     """
     if os.environ.get("PYTEST_SSL_ACCEPT_COMMAND"):
