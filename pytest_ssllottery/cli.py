@@ -26,6 +26,7 @@ from .report.terminal import render_terminal
 from .spelling import did_you_mean
 from .suite.flags import FLAGS, Flag
 from .suite.settings import Invocation, ReportSettings, resolve_settings
+from .suite.spec import GateSpec
 
 REPORT_FLAGS = ("report_json", "report_md", "plots")
 
@@ -135,6 +136,29 @@ def _parser() -> argparse.ArgumentParser:
         metavar="POINTS",
         help="Count accuracies below POINTS as POINTS in the geometric mean, so one zero does not zero it",
     )
+    analyze.add_argument(
+        "--gate",
+        choices=("absolute", "significant"),
+        default="absolute",
+        help="Gate whose detectable drops the report shows (default absolute, as a suite's default)",
+    )
+    analyze.add_argument(
+        "--margin", type=float, default=1.0, metavar="POINTS", help="The gate's margin in points (default 1)"
+    )
+    analyze.add_argument(
+        "--sampling-factor",
+        type=float,
+        default=2.0,
+        metavar="K",
+        help="Absolute gate: tolerance max(margin, K x standard error) (default 2)",
+    )
+    analyze.add_argument(
+        "--power-drop",
+        type=float,
+        default=0.5,
+        metavar="POINTS",
+        help="Report the probability that the gate catches a drop of this size in one cell (default 0.5)",
+    )
     _common(analyze)
     run = commands.add_parser("run", help="Compute every cell of a suite and print the report (no gating)")
     for flag in FLAGS:
@@ -192,8 +216,19 @@ def _analyze(args: argparse.Namespace) -> ReportInput:
     notes += [f"warning: {w}" for w in warnings[:20]]
     if len(warnings) > 20:
         notes.append(f"... and {len(warnings) - 20} more warnings")
+    if args.margin < 0 or args.sampling_factor < 0 or args.power_drop <= 0:
+        raise SslLotteryError(
+            f"--margin {args.margin:g}, --sampling-factor {args.sampling_factor:g}, --power-drop "
+            f"{args.power_drop:g}: expected a margin and factor >= 0 and a drop > 0 (points), e.g. --power-drop 0.5"
+        )
+    gate = GateSpec(margin=args.margin, sampling_factor=args.sampling_factor, mode=args.gate, alpha=args.alpha)
     return ReportInput(
-        title, analysis, notes=notes, max_rows=args.top if args.top else (25 if len(table.methods) > 40 else None)
+        title,
+        analysis,
+        notes=notes,
+        max_rows=args.top if args.top else (25 if len(table.methods) > 40 else None),
+        gate=gate,
+        power_drop=args.power_drop,
     )
 
 
@@ -212,7 +247,7 @@ def _run(args: argparse.Namespace) -> ReportInput:
     run = LotteryRun(RunConfig(suite, settings.run))
     run.compute_all()
     title = f"SSL lottery run of suite {suite.name} (no baselines, no gate), reference {suite.reference}"
-    return ReportInput(title, suite_analysis(suite, run.records().cells), max_rows=args.top)
+    return ReportInput(title, suite_analysis(suite, run.records().cells), max_rows=args.top, gate=suite.gate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,7 +138,8 @@ class Analysis:
         return len(picks) > 1
 
 
-def _aggregate_weights(table: ResultTable, method: str) -> list[float] | None:
+def aggregate_weights(table: ResultTable, method: str) -> list[float] | None:
+    """A method's weights over the aggregate datasets (the table's, else image counts); None if a cell is absent."""
     weights: list[float] = []
     for dataset in table.aggregate_datasets:
         cell = table.cells.get((method, dataset))
@@ -154,7 +155,7 @@ def _aggregate_weights(table: ResultTable, method: str) -> list[float] | None:
 def _aggregates(table: ResultTable, floor: float | None = None) -> dict[str, dict[str, float]]:
     result: dict[str, dict[str, float]] = {}
     for method in table.methods:
-        weights = _aggregate_weights(table, method)
+        weights = aggregate_weights(table, method)
         if weights is None or not table.aggregate_datasets:
             continue
         acc = np.array([table.cells[(method, d)].accuracy / 100.0 for d in table.aggregate_datasets])

@@ -11,45 +11,19 @@ Improvements beyond the tolerance pass and are flagged as stale baselines. Aggre
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..compute.records import CellRecord
-from ..stats import binomial_drop_test, binomial_standard_error, holm, holm_decision_bounds, mcnemar_exact
+from ..stats import binomial_drop_test, holm, holm_decision_bounds, mcnemar_exact
 from ..suite.spec import GateSpec
 from .entries import ROUNDING, CellBaseline
+from .sensitivity import cell_detectable_drop
+from .tolerance import Tolerance, cell_tolerance
 from .verdicts import Status, Verdict
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far below its baseline a value may fall, in accuracy points, and why."""
-
-    margin: float
-    sampling: float
-    factor: float
-    n: int
-
-    @property
-    def value(self) -> float:
-        """The tolerance: the larger of the margin and the scaled sampling error."""
-        return max(self.margin, self.sampling)
-
-    def explain(self) -> str:
-        """Human-readable derivation."""
-        return (
-            f"{self.value:.2f} points = max(margin {self.margin:.2f}, {self.factor:g} x standard error "
-            f"{self.sampling / self.factor if self.factor else 0.0:.2f} at n={self.n})"
-        )
-
-
-def cell_tolerance(baseline_percent: float, n: int, gate: GateSpec) -> Tolerance:
-    """Tolerance of a cell: the baseline's binomial sampling error at this n, scaled, or the margin."""
-    p = min(max(baseline_percent / 100.0, 0.0), 1.0)
-    se = 100.0 * binomial_standard_error(p, n) if n > 0 else math.inf
-    return Tolerance(gate.margin, gate.sampling_factor * se, gate.sampling_factor, n)
 
 
 def _entry(baseline: Mapping[str, Any] | None) -> CellBaseline | None:
@@ -119,21 +93,26 @@ def judge_cell(record: CellRecord, context: CellContext, update: bool = False) -
     expected = baseline.expected
     tol = cell_tolerance(expected, record.n, context.gate)
     lines = _header(record, expected, tol, context.source, context.gate.mode)
+    detectable = round(
+        cell_detectable_drop(expected, record.n, context.gate, context.family_size, _discordance(record, baseline)), 6
+    )
     if obtained > expected + tol.value + ROUNDING:
-        return Verdict(
-            key,
-            Status.STALE,
-            obtained,
-            expected,
-            tol.value,
-            f"{key}: improved by {obtained - expected:.2f} points beyond the tolerance; the baseline is stale",
-        )
+        message = f"{key}: improved by {obtained - expected:.2f} points beyond the tolerance; the baseline is stale"
+        return Verdict(key, Status.STALE, obtained, expected, tol.value, message, detectable_drop=detectable)
     drop = expected - obtained
     if context.gate.mode == "absolute":
         if drop <= tol.value + ROUNDING:
-            return Verdict(key, Status.PASS, obtained, expected, tol.value)
-        return Verdict(key, Status.FAIL, obtained, expected, tol.value, failure_text(key, drop, lines, context.accept))
-    return _judge_significant(record, context, baseline, drop, lines)
+            return Verdict(key, Status.PASS, obtained, expected, tol.value, detectable_drop=detectable)
+        message = failure_text(key, drop, lines, context.accept)
+        return Verdict(key, Status.FAIL, obtained, expected, tol.value, message, detectable_drop=detectable)
+    return _judge_significant(record, context, baseline, drop, lines, detectable)
+
+
+def _discordance(record: CellRecord, baseline: CellBaseline) -> float | None:
+    """Share of images whose correctness differs from the baseline's, in the significant gate's paired model."""
+    if not baseline.same_images(record):
+        return None
+    return float(np.mean(record.correctness() != baseline.correctness()))
 
 
 def _holm_decision(record: CellRecord, pvalue: float, context: CellContext) -> bool:
@@ -150,7 +129,7 @@ def _holm_decision(record: CellRecord, pvalue: float, context: CellContext) -> b
 
 
 def _judge_significant(
-    record: CellRecord, context: CellContext, baseline: CellBaseline, drop: float, lines: list[str]
+    record: CellRecord, context: CellContext, baseline: CellBaseline, drop: float, lines: list[str], detectable: float
 ) -> Verdict:
     gate = context.gate
     pvalue, test = drop_pvalue(record, baseline)
@@ -164,8 +143,10 @@ def _judge_significant(
     expected = baseline.expected
     if rejected:
         message = failure_text(record.key, drop, lines, context.accept)
-        return Verdict(record.key, Status.FAIL, record.accuracy, expected, gate.margin, message, pvalue)
-    return Verdict(record.key, Status.PASS, record.accuracy, expected, gate.margin, "\n".join(lines), pvalue)
+        return Verdict(record.key, Status.FAIL, record.accuracy, expected, gate.margin, message, pvalue, detectable)
+    return Verdict(
+        record.key, Status.PASS, record.accuracy, expected, gate.margin, "\n".join(lines), pvalue, detectable
+    )
 
 
 def failure_text(key: str, drop: float, lines: list[str], accept: str) -> str:

@@ -20,6 +20,7 @@ from ..compute.records import AggregateRecord, CellRecord
 from ..stats import bootstrap_aggregate_difference, geometric_mean_standard_error, weighted_average_standard_error
 from ..suite.spec import GateSpec, RankingGate
 from .entries import MEASURES, ROUNDING, AggregateBaseline, CellBaseline
+from .sensitivity import score_detectable_drop
 from .verdicts import Status, Verdict
 
 GEOMETRIC_FLOOR = 1e-4  # accuracies below 0.01 % count as 0.01 % in the geometric mean's error and bootstrap
@@ -103,6 +104,7 @@ def judge_aggregate(case: AggregateCase) -> list[Verdict]:
         return [*verdicts, Verdict(case.verdict_key, Status.MISSING, case.obtained, None, None, message)]
     expected = float(expected)
     gate = case.gate
+    detectable = round(score_detectable_drop(case.standard_error, gate), 6)
     tolerance = max(gate.margin, gate.sampling_factor * case.standard_error)
     drop = expected - case.obtained
     how = ""
@@ -113,16 +115,21 @@ def judge_aggregate(case: AggregateCase) -> list[Verdict]:
         failed = drop > tolerance + ROUNDING
     if case.obtained > expected + tolerance + ROUNDING:
         message = f"{case.label} improved beyond the tolerance"
-        return [*verdicts, Verdict(case.verdict_key, Status.STALE, case.obtained, expected, tolerance, message)]
+        stale = Verdict(case.verdict_key, Status.STALE, case.obtained, expected, tolerance, message, None, detectable)
+        return [*verdicts, stale]
     if not failed:
-        return [*verdicts, Verdict(case.verdict_key, Status.PASS, case.obtained, expected, tolerance)]
+        passed = Verdict(case.verdict_key, Status.PASS, case.obtained, expected, tolerance, detectable_drop=detectable)
+        return [*verdicts, passed]
     message = (
         f"{case.label} regressed by {drop:.2f} points: {case.obtained:.2f}% vs baseline {expected:.2f}%, tolerance "
         f"{tolerance:.2f} = max(margin {gate.margin:.2f}, "
         f"{gate.sampling_factor:g} x standard error {case.standard_error:.2f})"
         f"{how}\nTo accept the new value: {case.accept}"
     )
-    return [*verdicts, Verdict(case.verdict_key, Status.FAIL, case.obtained, expected, tolerance, message)]
+    return [
+        *verdicts,
+        Verdict(case.verdict_key, Status.FAIL, case.obtained, expected, tolerance, message, None, detectable),
+    ]
 
 
 def standard_errors(record: AggregateRecord, cells: Sequence[CellRecord]) -> dict[str, float]:

@@ -48,6 +48,7 @@ class Verdict:
     tolerance: float | None
     message: str = ""
     pvalue: float | None = None
+    detectable_drop: float | None = None  # points the gate catches with 80 % power (``gate.sensitivity``)
 
     kind = "verdict"
 

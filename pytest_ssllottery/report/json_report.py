@@ -15,6 +15,7 @@ from ..analysis.compare import MEASURES, Analysis
 from ..stats import Correlation
 from .headline import headline
 from .model import ReportData, plain
+from .sensitivity import detectable_drops, power_line
 
 REPORT_SCHEMA_VERSION = 2
 # Section id -> the JSON path (keys from the top) that holds its data.
@@ -28,6 +29,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "unified": ("analysis", "aggregates"),
     "agreement": ("analysis", "correlations"),
     "robustness": ("analysis", "effective_robustness"),
+    "sensitivity": ("detectable_drop",),
     "skipped": ("skipped",),
     "correlation-notes": ("analysis", "correlations"),
     "winners": ("analysis", "winners"),
@@ -157,7 +159,15 @@ def render_json(report: ReportData) -> dict[str, Any]:
         "analysis": analysis_to_dict(data.analysis),
         "baselines": {data.node_id(k): v for k, v in sorted(data.baselines.items())},
         "verdicts": verdicts,
-        "gate": {"mode": data.gate_mode, "alpha": data.alpha, "family_size": data.family_size},
+        "gate": {
+            "mode": data.gate.mode,
+            "alpha": data.gate.alpha,
+            "margin": data.gate.margin,
+            "sampling_factor": data.gate.sampling_factor,
+            "family_size": data.family_size,
+        },
+        "detectable_drop": {data.node_id(k): v for k, v in sorted(detectable_drops(data).items())},
+        "power_at_drop": {"drop": data.power_drop, "line": power_line(data)},
         "baseline_changes": [
             {
                 "key": data.node_id(c.key if c.measure == "accuracy" else f"{c.key}:{c.measure}"),

@@ -91,8 +91,8 @@ def gate_lines(data: ReportInput) -> list[str]:
     for verdict in data.verdicts.values():
         by_status.setdefault(verdict.status, []).append(verdict)
     counts = ", ".join(f"{len(v)} {k.value}" for k, v in sorted(by_status.items()))
-    mode = f"gate: {data.gate_mode}"
-    if data.gate_mode == "significant":
+    mode = f"gate: {data.gate.mode}"
+    if data.gate.mode == "significant":
         mode += f" (drop > margin and significant at alpha {data.alpha:g}, Holm over {data.family_size} cells)"
     lines = [
         f"{mode}; verdicts: {counts or 'none'} (one per cell, one per unified score of each aggregate item, "

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ..analysis.compare import Analysis
 from ..gate.baselines import Change
 from ..gate.verdicts import Verdict
+from ..suite.spec import GateSpec
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,20 @@ class ReportInput:
     verdicts: Mapping[str, Verdict] = field(default_factory=dict)
     changes: Sequence[Change] = ()
     notes: Sequence[str] = ()
-    gate_mode: str = "absolute"
-    alpha: float = 0.05
-    family_size: int = 0
+    gate: GateSpec = field(default_factory=GateSpec)
+    family_size: int = 0  # cells in the significant gate's Holm family (0: every cell of the table)
+    power_drop: float = 0.5  # the drop (points) whose detection probability the sensitivity section states
     max_rows: int | None = None
     max_pairs: int = 30
     skipped: Mapping[str, int] = field(default_factory=dict)
     unused: Sequence[str] = ()
     suite: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def alpha(self) -> float:
+        """The gate's level (also the lottery list's)."""
+        return self.gate.alpha
 
     def node_id(self, key: str) -> str:
         """The pytest node id behind a cell or verdict key (``dino::val`` -> ``shapes::dino::val``).
@@ -119,6 +125,7 @@ class Section:
     rows: tuple[tuple[Cell, ...], ...] = ()
     lines: tuple[Cell, ...] = ()
     terminal: bool = True  # False: only in the files (failure texts, which pytest already printed above)
+    wrap: bool = True  # False: lines holding paths and commands stay whole for copying; the terminal folds them
 
     @property
     def is_table(self) -> bool:

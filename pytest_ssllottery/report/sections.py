@@ -16,26 +16,17 @@ from ..gate.baselines import Change
 from ..gate.verdicts import Status, Verdict
 from .headline import headline, one_line, partial_note
 from .lines import failure_lines, gate_lines, lottery_lines, skipped_lines, undefined_correlations, unused_lines
+from .method_cells import method_column, method_name
 from .model import Cell, Column, ReportData, ReportInput, Section, Span
 from .numbers import STATUS_STYLE, arrow, fmt, measure_label, rank_text, short_names, signed
+from .sensitivity import sensitivity_section
 
 BEST = "*"
-CONTROL_STYLE = "dim"
 LEGEND = (
     f"{BEST} best contender in the column; delta vs baseline: red regressed, green improved beyond the tolerance "
     "(stale baseline), yellow 'new' no baseline, '=' unchanged; ↑/↓ rank change vs the reference; "
     "dimmed rows are controls; † unreadable images skipped"
 )
-
-
-def method_column(methods: Sequence[str]) -> Column:
-    """The method column: never wrapped or cut (long names are shortened to unique forms, with a legend)."""
-    return Column("method", min_width=max((len(n) for n in short_names(list(methods)).values()), default=6))
-
-
-def _name(data: ReportInput, method: str) -> Cell:
-    name = short_names(data.methods).get(method, method)
-    return (Span(name, CONTROL_STYLE),) if method in data.analysis.table.controls else name
 
 
 def names_section(data: ReportInput) -> Section:
@@ -93,7 +84,7 @@ def accuracy_section(data: ReportInput) -> Section:
     best = {d: _best(data, _accuracy_of(table, d)) for d in table.datasets}
     rows = []
     for method in data.methods:
-        row: list[Cell] = [_name(data, method)]
+        row: list[Cell] = [method_name(data, method)]
         if table.reported:
             row.append(fmt(table.reported.get(method), 1))
         row.extend(_accuracy_cell(data, method, d, best[d]) for d in table.datasets)
@@ -122,7 +113,7 @@ def rank_section(data: ReportInput, intervals: bool = False) -> Section:
     columns += [Column(measure_label(analysis, m), "right") for m in MEASURES]
     rows = []
     for method in methods:
-        row: list[Cell] = [_name(data, method)]
+        row: list[Cell] = [method_name(data, method)]
         row += [_rank_cell(analysis, method, d, intervals) for d in analysis.table.datasets]
         for measure in MEASURES:
             rank = analysis.aggregate_ranks.get(measure, {}).get(method)
@@ -162,7 +153,7 @@ def unified_section(data: ReportInput) -> Section:
     for method in data.methods:
         if method not in analysis.aggregates:
             continue
-        row: list[Cell] = [_name(data, method)]
+        row: list[Cell] = [method_name(data, method)]
         for measure in MEASURES:
             rank = analysis.aggregate_ranks.get(measure, {}).get(method, float("nan"))
             row += [_score_cell(data, method, measure, best[measure]), f"{rank:g}"]
@@ -200,8 +191,9 @@ def robustness_section(data: ReportInput) -> Section:
     for dataset in datasets:
         mark = " stored" if dataset in analysis.stored_fits else ""
         columns.append(Column(f"{dataset} (r²={fmt(analysis.robustness_fits[dataset].r_squared)}{mark})", "right"))
+    effective = analysis.effective_robustness
     rows = tuple(
-        (_name(data, method), *(f"{analysis.effective_robustness[d].get(method, float('nan')):+.2f}" for d in datasets))
+        (method_name(data, method), *(f"{effective[d].get(method, float('nan')):+.2f}" for d in datasets))
         for method in methods
     )
     title = f"Effective robustness: points above the logit-linear fit on {analysis.table.reference} ({source})"
@@ -247,6 +239,7 @@ def build_report(data: ReportInput, verbosity: int = 0) -> ReportData:
             sections.append(agreement_section(analysis))
         if analysis.effective_robustness:
             sections.append(robustness_section(data))
+        sections.append(sensitivity_section(data))
         sections += [
             Section("legend", lines=(f"Legend: {LEGEND}",)),
             names_section(data),
@@ -254,7 +247,7 @@ def build_report(data: ReportInput, verbosity: int = 0) -> ReportData:
             Section("correlation-notes", lines=tuple(undefined_correlations(analysis))),
             _lottery_section(data, data.max_pairs),
             Section("gate", lines=tuple(gate_lines(data)) + tuple(unused_lines(data))),
-            Section("notes", lines=tuple(data.notes)),
+            Section("notes", lines=tuple(data.notes), wrap=False),
         ]
     failures = failure_lines(data)
     if failures:

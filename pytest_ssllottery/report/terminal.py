@@ -25,7 +25,7 @@ def _cell(cell: Cell) -> Text | str:
 
 
 def _table(section: Section) -> Table:
-    table = Table(title=section.title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in section.columns:
         if column.min_width is not None:  # the method column: never wrapped, never cut
             table.add_column(column.header, no_wrap=True, min_width=column.min_width)
@@ -59,7 +59,9 @@ def render_terminal(report: ReportData, *, width: int, color: bool) -> str:
         if not section.terminal:
             continue
         if section.is_table:
+            if section.title:  # above the table, wrapped at the terminal's width rather than the table's
+                console.print(Text(section.title, style="italic"))
             console.print(_table(section))
         for cell in section.lines:
-            console.print(Text(cell) if isinstance(cell, str) else _cell(cell))
+            console.print(Text(cell) if isinstance(cell, str) else _cell(cell), soft_wrap=not section.wrap)
     return buffer.getvalue()

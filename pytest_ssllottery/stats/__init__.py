@@ -28,6 +28,14 @@ from pytest_ssllottery.stats.paired import (
     mcnemar_exact,
     mcnemar_exact_from_counts,
 )
+from pytest_ssllottery.stats.power import (
+    DEFAULT_POWER,
+    detectable_drop_absolute,
+    detectable_drop_score,
+    detectable_drop_significant,
+    power_absolute,
+    power_significant,
+)
 from pytest_ssllottery.stats.ranks import (
     AggregateRankIntervals,
     RankInterval,
@@ -45,6 +53,7 @@ from pytest_ssllottery.stats.robustness import (
 )
 
 __all__ = [
+    "DEFAULT_POWER",
     "LOGIT_EPSILON",
     "AggregateBootstrap",
     "AggregateRankIntervals",
@@ -65,6 +74,9 @@ __all__ = [
     "bootstrap_aggregates",
     "bootstrap_rank_intervals",
     "clopper_pearson",
+    "detectable_drop_absolute",
+    "detectable_drop_score",
+    "detectable_drop_significant",
     "effective_robustness",
     "fit_logit_linear",
     "flip_pairs",
@@ -79,6 +91,8 @@ __all__ = [
     "mcnemar_exact_from_counts",
     "pack_bits",
     "pearson_r",
+    "power_absolute",
+    "power_significant",
     "rank_scores",
     "sampling_tolerance",
     "sigmoid",

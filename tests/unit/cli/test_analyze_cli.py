@@ -171,3 +171,29 @@ def test_run_a_suite_without_pytest(tmp_path: Path, capsys: pytest.CaptureFixtur
     analysis = json.loads((tmp_path / "run.json").read_text())["analysis"]
     assert set(analysis["accuracy"]) == {"alpha", "beta"}
     assert set(analysis["aggregates"]) == {"alpha", "beta"}
+
+
+def test_analyze_shows_what_the_gate_can_see(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_ssllottery.gate.sensitivity import cell_detectable_drop
+    from pytest_ssllottery.suite.spec import GateSpec
+
+    path = tmp_path / "long.csv"
+    rows = ["method,dataset,accuracy,n"] + [
+        f"{m},{d},{v},{50_000 if d == 'val' else 2_000}" for m, per in METHODS.items() for d, v in per.items()
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out.json"
+    args = ["analyze", str(path), "--json", str(out), "--color", "no", "--gate", "significant", "--margin", "1.5"]
+    assert main([*args, "--power-drop", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "Smallest drop (points) the gate fails 80% of the time (significant gate: drop > margin 1.5" in text
+    assert "A 2-point drop in one cell is caught with probability: val 100% (n=50,000)" in text
+    report = json.loads(out.read_text())
+    gate = GateSpec(margin=1.5, mode="significant", alpha=0.05)
+    family = len(METHODS) * 6
+    assert report["gate"]["mode"] == "significant"
+    assert report["detectable_drop"]["moco::sketch"] == pytest.approx(cell_detectable_drop(20.0, 2_000, gate, family))
+    assert report["detectable_drop"]["moco::val"] == 1.5  # 50,000 images: the margin is the limit
+    assert report["power_at_drop"]["drop"] == 2.0
+    assert main([*args, "--power-drop", "0"]) == 2
+    assert "--power-drop 0" in capsys.readouterr().err

@@ -398,3 +398,26 @@ def test_significant_aggregate_uses_the_paired_bootstrap_bound_when_given(upper:
         AggregateCase("m::aggregate", "weighted_average", 70.0, 50.0, {"weighted_average": 73.0}, None, spec, "a")
     )
     assert [v.status for v in without] == ["pass"]
+
+
+def test_verdict_carries_the_drop_the_absolute_gate_catches_80_percent_of_the_time() -> None:
+    gate = GateSpec(margin=1.0, sampling_factor=2.0)
+    verdict = judge_cell(record(700, 1000), context(baseline(700, 1000), gate))
+    tolerance = oracle_tolerance(70.0, 1000, 1.0, 2.0)
+    se = 100.0 * math.sqrt(0.7 * 0.3 / 1000)
+    assert verdict.detectable_drop == pytest.approx(tolerance + norm.ppf(0.8) * se, abs=1e-5)
+
+
+def test_significant_verdict_uses_the_paired_model_when_the_images_match() -> None:
+    gate = GateSpec(margin=0.0, mode="significant", alpha=0.05)
+    stored = np.arange(1000) < 700
+    now = stored.copy()
+    now[:20] = False  # 20 images flip right -> wrong, 20 wrong -> right: 4 % discordant, same accuracy
+    now[700:720] = True
+    paired = judge_cell(record(700, 1000, now), context(baseline(700, 1000, stored), gate))
+    unpaired = judge_cell(record(700, 1000), context(baseline(700, 1000), gate))
+    k = norm.ppf(0.95) + norm.ppf(0.8)
+    a = k * k / 1000
+    assert paired.detectable_drop == pytest.approx(100 * (a + math.sqrt(a * a + 4 * a * 0.04)) / 2, abs=1e-5)
+    assert unpaired.detectable_drop is not None and paired.detectable_drop is not None
+    assert paired.detectable_drop < unpaired.detectable_drop

@@ -27,6 +27,7 @@ LAYERS = {
     "spelling": 1,
     "errors": 0,
     "atomic_files": 1,
+    "provenance": 1,
     "__init__": 0,
 }
 
