@@ -419,5 +419,6 @@ def test_significant_verdict_uses_the_paired_model_when_the_images_match() -> No
     k = norm.ppf(0.95) + norm.ppf(0.8)
     a = k * k / 1000
     assert paired.detectable_drop == pytest.approx(100 * (a + math.sqrt(a * a + 4 * a * 0.04)) / 2, abs=1e-5)
-    assert unpaired.detectable_drop is not None and paired.detectable_drop is not None
+    assert unpaired.detectable_drop is not None
+    assert paired.detectable_drop is not None
     assert paired.detectable_drop < unpaired.detectable_drop
