@@ -33,18 +33,7 @@ REPORT_FLAGS = ("report_json", "report_md", "plots")
 
 def _add_flag(parser: argparse.ArgumentParser, flag: Flag) -> None:
     """One setting of the shared declaration table, as ``ssllottery`` spells it."""
-    kwargs: dict[str, object] = {"dest": flag.name, "help": flag.help, "default": flag.default}
-    if flag.kind == "switch":
-        kwargs["action"] = "store_true"
-    else:
-        kwargs["metavar"] = flag.metavar or "|".join(flag.choices) or None
-        if flag.kind == "append":
-            kwargs["action"] = "append"
-        elif flag.kind in ("int", "float", "path"):
-            kwargs["type"] = {"int": int, "float": float, "path": Path}[flag.kind]
-        elif flag.kind == "choice":
-            kwargs["choices"] = flag.choices
-    parser.add_argument(*flag.cli_flags, **kwargs)  # type: ignore[arg-type]
+    parser.add_argument(*flag.cli_flags, **flag.parser_options(flag.name, path_type=Path))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

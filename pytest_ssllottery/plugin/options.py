@@ -16,18 +16,7 @@ GROUP = "ssl-lottery"
 
 
 def _register(group: pytest.OptionGroup, flag: Flag) -> None:
-    kwargs: dict[str, Any] = {"dest": flag.dest, "default": flag.default, "help": flag.help}
-    if flag.kind == "switch":
-        kwargs["action"] = "store_true"
-    else:
-        kwargs["metavar"] = flag.metavar or "|".join(flag.choices) or None
-        if flag.kind == "append":
-            kwargs["action"] = "append"
-        elif flag.kind in ("int", "float"):
-            kwargs["type"] = int if flag.kind == "int" else float
-        elif flag.kind == "choice":
-            kwargs["choices"] = flag.choices
-    group.addoption(flag.pytest_flag, **kwargs)
+    group.addoption(flag.pytest_flag, **flag.parser_options(flag.dest))
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -62,6 +62,25 @@ class Flag:
             return []
         return False if self.kind == "switch" else None
 
+    def parser_options(self, dest: str, path_type: type | None = None) -> dict[str, Any]:
+        """Keyword arguments of argparse's ``add_argument`` (and pytest's ``addoption``) for this flag.
+
+        ``path_type``: what ``path`` values become (pytest keeps them as text, resolved later against the
+        right folder).
+        """
+        options: dict[str, Any] = {"dest": dest, "default": self.default, "help": self.help}
+        if self.kind == "switch":
+            options["action"] = "store_true"
+            return options
+        options["metavar"] = self.metavar or "|".join(self.choices) or None
+        if self.kind == "append":
+            options["action"] = "append"
+        elif self.kind == "choice":
+            options["choices"] = self.choices
+        elif self.kind in ("int", "float") or (self.kind == "path" and path_type is not None):
+            options["type"] = {"int": int, "float": float, "path": path_type}[self.kind]
+        return options
+
 
 FLAGS: tuple[Flag, ...] = (
     Flag(
