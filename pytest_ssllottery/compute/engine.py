@@ -19,7 +19,7 @@ from ..checkpoints.io import sha256_of
 from ..datasets import EvalDataset, LoadContext, load_dataset
 from ..datasets.labels import correctness, predict
 from ..errors import NonFiniteError, SpecError
-from ..stats import pack_bits, unified_scores
+from ..stats import pack_bits
 from ..suite.settings import RunSettings
 from ..suite.spec import MethodSpec, Suite
 from .cache import ArtifactCache, cache_key
@@ -258,16 +258,7 @@ class Engine:
             return self._aggregates[method_name]
         cells = [self.cell(method_name, name) for name in self.suite.aggregate_datasets]
         weights = [self.suite.aggregate_weight(c.dataset, c.n) for c in cells]
-        scores = unified_scores([c.accuracy for c in cells], weights)
-        record = AggregateRecord(
-            suite=self.suite.name,
-            method=method_name,
-            weighted_average=scores["weighted_average"],
-            geometric_mean=scores["geometric_mean"],
-            datasets=tuple(c.dataset for c in cells),
-            weights=tuple(weights),
-            n=tuple(c.n for c in cells),
-        )
+        record = AggregateRecord.of_cells(cells, weights)
         self._aggregates[method_name] = record
         return record
 

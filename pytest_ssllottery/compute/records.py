@@ -7,6 +7,7 @@ Accuracies are top-1 micro accuracy in percent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -72,6 +73,22 @@ class AggregateRecord:
     n: tuple[int, ...]
 
     kind = "aggregate"
+
+    @classmethod
+    def of_cells(cls, cells: Sequence[CellRecord], weights: Sequence[float]) -> AggregateRecord:
+        """The unified scores of one method's ``cells`` (its aggregate datasets, in order) under ``weights``."""
+        from ..stats import unified_scores
+
+        scores = unified_scores([c.accuracy for c in cells], list(weights))
+        return cls(
+            suite=cells[0].suite,
+            method=cells[0].method,
+            weighted_average=scores["weighted_average"],
+            geometric_mean=scores["geometric_mean"],
+            datasets=tuple(c.dataset for c in cells),
+            weights=tuple(weights),
+            n=tuple(c.n for c in cells),
+        )
 
     @property
     def key(self) -> str:

@@ -191,26 +191,11 @@ class BaselineStore:
         for record in sorted(cells, key=lambda r: r.key):
             before = self.cells.get(record.key)
             old = before.accuracy if before is not None else None
-            new_cells[record.key] = {
-                "accuracy": round(record.accuracy, 4),
-                "correct": record.correct,
-                "n": record.n,
-                "skipped": record.skipped,
-                "dataset_fingerprint": record.fingerprint,
-                "per_sample": {"encoding": BITS_ENCODING, "bits": record.bits},
-                "provenance": dict(provenance.get(record.method, {})),
-            }
+            new_cells[record.key] = cell_entry(record, provenance.get(record.method, {}))
             changes.append(Change(record.key, old, round(record.accuracy, 4)))
         for aggregate in sorted(aggregates, key=lambda r: r.method):
             old_entry = self.aggregates.get(aggregate.method) or AggregateBaseline({})
-            new_aggregates[aggregate.method] = {
-                "weighted_average": round(aggregate.weighted_average, 4),
-                "geometric_mean": round(aggregate.geometric_mean, 4),
-                "datasets": list(aggregate.datasets),
-                "weights": list(aggregate.weights),
-                "n": list(aggregate.n),
-                "provenance": dict(provenance.get(aggregate.method, {})),
-            }
+            new_aggregates[aggregate.method] = aggregate_entry(aggregate, provenance.get(aggregate.method, {}))
             for measure in ("weighted_average", "geometric_mean"):
                 changes.append(
                     Change(
@@ -231,6 +216,31 @@ class BaselineStore:
             atomic_write_bytes(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise BaselineError(f"cannot write baseline file {self.path}: {exc.strerror}; nothing was changed") from exc
+
+
+def cell_entry(record: CellRecord, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The baseline file's entry for a cell record (accuracy rounded, per-image correctness packed)."""
+    return {
+        "accuracy": round(record.accuracy, 4),
+        "correct": record.correct,
+        "n": record.n,
+        "skipped": record.skipped,
+        "dataset_fingerprint": record.fingerprint,
+        "per_sample": {"encoding": BITS_ENCODING, "bits": record.bits},
+        "provenance": dict(provenance),
+    }
+
+
+def aggregate_entry(record: AggregateRecord, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The baseline file's entry for a method's unified scores (rounded)."""
+    return {
+        "weighted_average": round(record.weighted_average, 4),
+        "geometric_mean": round(record.geometric_mean, 4),
+        "datasets": list(record.datasets),
+        "weights": list(record.weights),
+        "n": list(record.n),
+        "provenance": dict(provenance),
+    }
 
 
 def lock_path(path: Path) -> Path:

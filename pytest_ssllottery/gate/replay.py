@@ -1,8 +1,7 @@
 """The gate replayed on runs that never went through pytest: planted drops and re-probed runs, for the power study.
 
 Judges a whole run (every cell of every method, and each method's unified scores) against a baseline run
-exactly as the plugin does: the absolute tolerance, or the significant gate's McNemar/binomial p-values with
-Holm over all cells and the margin, and ``judge_aggregate`` for the unified scores.
+with the plugin's own rules: ``judge_cell`` with Holm over all of the run's cells, and ``judge_aggregate``.
 """
 
 from __future__ import annotations
@@ -14,15 +13,13 @@ from typing import Any
 import numpy as np
 
 from ..compute.records import AggregateRecord, CellRecord
-from ..stats import holm, pack_bits, unified_scores
+from ..stats import pack_bits
 from ..suite.spec import GateSpec
-from .entries import ROUNDING, CellBaseline
-from .judge import drop_pvalue
+from .baselines import aggregate_entry, cell_entry
+from .entries import MEASURES, CellBaseline
+from .judge import CellContext, drop_pvalue, judge_cell
 from .judge_aggregate import AggregateCase, judge_aggregate, paired_upper_bounds, standard_errors
-from .tolerance import cell_tolerance
 from .verdicts import Status
-
-BITS_ENCODING = "packbits-little-base64"
 
 
 @dataclass(frozen=True)
@@ -40,15 +37,7 @@ class RunVerdicts:
 
 def baseline_entry(record: CellRecord) -> CellBaseline:
     """The baseline the plugin would store for ``record`` (with its per-image correctness)."""
-    return CellBaseline(
-        {
-            "accuracy": round(record.accuracy, 4),
-            "correct": record.correct,
-            "n": record.n,
-            "dataset_fingerprint": record.fingerprint,
-            "per_sample": {"encoding": BITS_ENCODING, "bits": record.bits},
-        }
-    )
+    return CellBaseline(cell_entry(record, {}))
 
 
 def with_correctness(record: CellRecord, hits: np.ndarray) -> CellRecord:
@@ -65,34 +54,21 @@ def plant_drop(hits: np.ndarray, points: float, rng: np.random.Generator) -> np.
     return out
 
 
-def aggregate_of(cells: Sequence[CellRecord], weights: Sequence[float]) -> AggregateRecord:
-    """A method's unified scores over ``cells`` (as the engine computes them)."""
-    scores = unified_scores([c.accuracy for c in cells], list(weights))
-    first = cells[0]
-    return AggregateRecord(
-        suite=first.suite,
-        method=first.method,
-        weighted_average=scores["weighted_average"],
-        geometric_mean=scores["geometric_mean"],
-        datasets=tuple(c.dataset for c in cells),
-        weights=tuple(weights),
-        n=tuple(c.n for c in cells),
-    )
-
-
 def failing_cells(records: Sequence[CellRecord], baselines: Mapping[str, CellBaseline], gate: GateSpec) -> list[str]:
-    """Keys of the cells the gate fails; Holm's family is every cell in ``records``."""
-    drops = {r.key: baselines[r.key].expected - r.accuracy for r in records}
-    if gate.mode == "absolute":
-        return [
-            r.key
-            for r in records
-            if drops[r.key] > cell_tolerance(baselines[r.key].expected, r.n, gate).value + ROUNDING
-        ]
-    pvalues = [drop_pvalue(r, baselines[r.key])[0] if drops[r.key] > 0 else 1.0 for r in records]
-    rejected = holm(pvalues, gate.alpha).rejected
-    beyond_margin = [drops[r.key] > gate.margin + ROUNDING for r in records]
-    return [r.key for r, reject, big in zip(records, rejected, beyond_margin, strict=True) if reject and big]
+    """Keys of the cells the gate fails; Holm's family is every cell in ``records`` (as the suite's cells)."""
+    pvalues: dict[str, float] = {}
+
+    def family() -> Mapping[str, float]:
+        if not pvalues:
+            pvalues.update({r.key: drop_pvalue(r, baselines[r.key])[0] for r in records})
+        return pvalues
+
+    failed = []
+    for record in records:
+        context = CellContext(baselines[record.key], gate, "", "", len(records), family)
+        if judge_cell(record, context).status is Status.FAIL:
+            failed.append(record.key)
+    return failed
 
 
 def failing_scores(
@@ -104,13 +80,13 @@ def failing_scores(
     resamples: int,
 ) -> list[str]:
     """Keys (``method::aggregate:measure``) of the method's unified scores the gate fails against ``baseline``."""
-    record = aggregate_of(cells, weights)
+    record = AggregateRecord.of_cells(cells, weights)
     errors = standard_errors(record, cells)
     paired: dict[str, float] = {}
     if gate.mode == "significant":
         paired = paired_upper_bounds(record, cells, {c.key: baselines[c.key] for c in cells}, gate.alpha, resamples)
     failed = []
-    for measure in ("weighted_average", "geometric_mean"):
+    for measure in MEASURES:
         case = AggregateCase(
             key=record.key,
             measure=measure,
@@ -148,7 +124,6 @@ def judge_run(
     records = [r for cells in run.values() for r in cells]
     scores: list[str] = []
     for method, cells in run.items():
-        before = aggregate_of(scored(reference[method]), weights[method])
-        stored = {m: round(before.score(m), 4) for m in ("weighted_average", "geometric_mean")}
+        stored = aggregate_entry(AggregateRecord.of_cells(scored(reference[method]), weights[method]), {})
         scores += failing_scores(scored(cells), weights[method], stored, baselines, gate, resamples)
     return RunVerdicts(tuple(failing_cells(records, baselines, gate)), tuple(scores))
