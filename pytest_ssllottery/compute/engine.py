@@ -18,6 +18,7 @@ from ..checkpoints.backbone import LoadedBackbone, load_backbone
 from ..checkpoints.io import sha256_of
 from ..datasets import EvalDataset, LoadContext, load_dataset
 from ..datasets.labels import correctness, predict
+from ..datasets.sources import ArraySource
 from ..errors import NonFiniteError, SpecError
 from ..stats import pack_bits
 from ..suite.settings import RunSettings
@@ -25,9 +26,11 @@ from ..suite.spec import MethodSpec, Suite
 from .cache import ArtifactCache, cache_key
 from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features
 from .preflight import checkpoint_path
+from .preprocessing import arrays_to_tensor, pil_transform
 from .probe import PROBE_VERSION, LinearProbe, fit_probe
 from .progress import NullProgress, Progress
 from .records import AggregateRecord, CellRecord
+from .throughput import ThroughputTarget, throughput_target
 
 LOADER_VERSION = 1
 
@@ -218,6 +221,27 @@ class Engine:
         result = (LinearProbe.from_arrays(arrays), cache_key({"kind": "probes", **inputs}))
         self._probes[method.name] = result
         return result
+
+    # -- speed ---------------------------------------------------------------------------------------
+    def input_shape(self, method: MethodSpec) -> tuple[int, int, int]:
+        """(C, H, W) of what extraction feeds ``method``: its crop, else one reference image after preprocessing."""
+        pre = method.preprocessing
+        if pre.crop:
+            return (3, pre.crop, pre.crop)
+        source = self.dataset(self.suite.reference).images
+        if isinstance(source, ArraySource):
+            sample = arrays_to_tensor(source.images[:1], pre)[0]
+        else:
+            sample = pil_transform(pre)(source.open(0))
+        channels, height, width = sample.shape
+        return (int(channels), int(height), int(width))
+
+    def throughput_target(self, method_name: str) -> ThroughputTarget:
+        """The method's forward pass on a seeded batch, ready to time (checks the checkpoint pin first)."""
+        method = self.suite.method(method_name)
+        self.checkpoint_digest(method)
+        model = self.backbone(method).model
+        return throughput_target(model, self.input_shape(method), method.preprocessing, self.extraction_settings())
 
     # -- results -------------------------------------------------------------------------------------
     def cell(self, method_name: str, dataset_name: str) -> CellRecord:

@@ -104,6 +104,27 @@ def _batches(source: ImageSource, pre: Preprocessing, settings: ExtractionSettin
     yield from loader
 
 
+def prepare_model(model: nn.Module, settings: ExtractionSettings) -> nn.Module:
+    """The frozen model in eval mode on the extraction device (channels_last on CUDA)."""
+    model = model.eval().to(torch.device(settings.device))
+    return model.to(memory_format=torch.channels_last) if settings.cuda else model
+
+
+def forward_batch(model: nn.Module, images: torch.Tensor, settings: ExtractionSettings) -> torch.Tensor:
+    """One batch through the frozen backbone exactly as extraction runs it (bf16 autocast + channels_last on CUDA).
+
+    ``images`` is a normalised float batch; it is moved to the device here (a no-op when it is there).
+    """
+    batch = images.to(torch.device(settings.device), non_blocking=True)
+    if settings.cuda:
+        batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            result: torch.Tensor = model(batch)
+        return result
+    result = model(batch)
+    return result
+
+
 @torch.inference_mode()
 def extract_features(
     model: nn.Module,
@@ -121,21 +142,11 @@ def extract_features(
         settings: Device, batch size, loader workers, and whether unreadable images are skipped.
         advance: Called with the number of images done after each batch.
     """
-    device = torch.device(settings.device)
-    model = model.eval().to(device)
-    if settings.cuda:
-        model = model.to(memory_format=torch.channels_last)
+    model = prepare_model(model, settings)
     outputs: list[np.ndarray] = []
     valid: list[np.ndarray] = []
     for images, ok in _batches(source, pre, settings):
-        batch = images.to(device, non_blocking=True)
-        if settings.cuda:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                feats = model(batch)
-        else:
-            feats = model(batch)
-        outputs.append(feats.float().cpu().numpy())
+        outputs.append(forward_batch(model, images, settings).float().cpu().numpy())
         valid.append(ok.numpy().astype(bool))
         if advance is not None:
             advance(len(images))

@@ -19,6 +19,7 @@ from ..analysis.suite_table import suite_analysis
 from ..compute.engine import Engine
 from ..compute.progress import Progress
 from ..compute.records import AggregateRecord, CellRecord
+from ..compute.throughput import ThroughputRecord
 from ..errors import BaselineError
 from ..suite.settings import BaselineSettings, RunSettings
 from ..suite.spec import Suite
@@ -82,6 +83,7 @@ class LotteryRun:
         self.own_cells: dict[str, CellRecord] = {}
         self.aggregates: dict[str, AggregateRecord] = {}
         self.verdicts: dict[str, Verdict] = {}
+        self.throughput: dict[str, ThroughputRecord] = {}
 
     @staticmethod
     def _source(settings: BaselineSettings) -> Any:
@@ -225,6 +227,8 @@ class LotteryRun:
         elif isinstance(record, AggregateRecord):
             if name == RECORD_PROPERTY:
                 self.aggregates[record.method] = record
+        elif isinstance(record, ThroughputRecord):
+            self.throughput[record.method] = record
         else:
             self.verdicts[record.key] = record
 
@@ -289,6 +293,7 @@ class LotteryRun:
             verdicts=dict(self.verdicts),
             store=store,
             unused=unused_entries(self.suite, store),
+            throughput=dict(self.throughput),
         )
 
 
@@ -301,6 +306,7 @@ class RunRecords:
     verdicts: Mapping[str, Verdict]
     store: BaselineStore
     unused: tuple[str, ...] = ()
+    throughput: Mapping[str, ThroughputRecord] = field(default_factory=dict)
 
     @property
     def skipped(self) -> dict[str, int]:

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from ..compute.records import AggregateRecord, CellRecord
+from ..compute.throughput import ThroughputRecord
 
 # Names of the ``user_properties`` entries that carry records from the item's process to the reporting one:
 # the item's own records and verdicts, and the cell records it used (context).
@@ -70,11 +71,12 @@ class Verdict:
         return cls(**{k: v for k, v in data.items() if k != "kind"})
 
 
-Record = CellRecord | AggregateRecord | Verdict
-_KINDS: dict[str, type[CellRecord] | type[AggregateRecord] | type[Verdict]] = {
+Record = CellRecord | AggregateRecord | Verdict | ThroughputRecord
+_KINDS: dict[str, type[CellRecord] | type[AggregateRecord] | type[Verdict] | type[ThroughputRecord]] = {
     "cell": CellRecord,
     "aggregate": AggregateRecord,
     "verdict": Verdict,
+    "throughput": ThroughputRecord,
 }
 
 

@@ -15,8 +15,9 @@ import pytest
 
 from ..errors import BaselineError, SslLotteryError
 from ..suite.settings import Settings
-from .keys import RUN_KEY
+from .keys import BENCHMARK_KEY, RUN_KEY
 from .options import add_options, build_settings
+from .throughput import RegressionsAsItemFailures, benchmarks_wanted
 
 if TYPE_CHECKING:
     from ..gate.run import LotteryRun
@@ -67,6 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
         selection = [a for a in config.args if a == name or a.startswith(f"{name}::")]
         config.args = [a for a in config.args if a not in selection]
     config.stash[RUN_KEY] = lottery
+    config.stash[BENCHMARK_KEY] = benchmarks_wanted(config)
+    if config.stash[BENCHMARK_KEY]:
+        config.pluginmanager.register(RegressionsAsItemFailures(lottery.suite.name), "ssl-lottery-regressions")
     config.pluginmanager.register(LotteryPlugin(config, settings, lottery, selection), "ssl-lottery-run")
 
 
@@ -87,6 +91,8 @@ def _run(config: pytest.Config, settings: Settings) -> LotteryRun:
 
 def junit_properties(record: dict[str, object]) -> list[tuple[str, object]]:
     """Small JUnit properties of one record: a cell's accuracy; a verdict's obtained, baseline, delta, tolerance."""
+    if record.get("kind") == "throughput":
+        return [("ssl_images_per_s", f"{record['images_per_s']:.1f}")]
     if record.get("kind") == "cell":
         n = record["n"]
         return [("ssl_accuracy", f"{100.0 * record['correct'] / max(n, 1):.4f}")]  # type: ignore[operator,call-overload]

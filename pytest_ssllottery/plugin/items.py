@@ -1,6 +1,7 @@
 """The suite as pytest nodes.
 
-Ids: ``<suite>::<method>::<dataset>``, ``<suite>::<method>::aggregate`` and ``<suite>::ranking``.
+Ids: ``<suite>::<method>::<dataset>``, ``<suite>::<method>::aggregate``, ``<suite>::ranking``, and with
+timings ``<suite>::<method>::throughput`` (plugin/throughput.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from _pytest._code.code import TerminalRepr, TracebackStyle
 from ..errors import SslLotteryError
 from ..gate.run import LotteryRun, Outcome
 from .keys import RUN_KEY
+from .throughput import ThroughputItem, throughput_active
 
 
 class GateFailure(Exception):
@@ -43,11 +45,13 @@ class MethodCollector(pytest.Collector):
     """One method: an item per evaluation dataset, then its aggregate item."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        """Datasets in suite order, then ``aggregate``."""
+        """Datasets in suite order, then ``aggregate``, then ``throughput`` when timings are asked for."""
         lottery = self.config.stash[RUN_KEY]
         for dataset in lottery.suite.eval_datasets:
             yield CellItem.from_parent(self, name=dataset.name, path=self.path)
         yield AggregateItem.from_parent(self, name="aggregate", path=self.path)
+        if throughput_active(self.config):
+            yield ThroughputItem.for_method(self)
 
 
 class LotteryItem(pytest.Item):

@@ -10,3 +10,5 @@ if TYPE_CHECKING:
     from ..gate.run import LotteryRun
 
 RUN_KEY: pytest.StashKey[LotteryRun] = pytest.StashKey()
+BENCHMARK_KEY: pytest.StashKey[bool] = pytest.StashKey()
+"""Whether this run adds a ``<suite>::<method>::throughput`` item per method."""

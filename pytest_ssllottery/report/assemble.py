@@ -10,6 +10,7 @@ from typing import Any
 
 from ..analysis.compare import Analysis
 from ..compute.records import AggregateRecord, CellRecord
+from ..compute.throughput import ThroughputRecord
 from ..gate.baselines import BaselineStore, Change
 from ..gate.verdicts import Verdict
 from ..suite.spec import Suite
@@ -44,6 +45,7 @@ def report_input(
     skipped: Mapping[str, int] | None = None,
     context: Mapping[str, Any] | None = None,
     unused: Sequence[str] = (),
+    throughput: Mapping[str, ThroughputRecord] | None = None,
 ) -> ReportInput:
     """Everything the report of a suite run shows; ``context`` is where and when it ran (``provenance``)."""
     return ReportInput(
@@ -59,4 +61,5 @@ def report_input(
         suite=suite.name,
         context=dict(context or {}),
         unused=tuple(unused),
+        throughput=dict(throughput or {}),
     )

@@ -58,5 +58,14 @@ def run_report(run: LotteryRun, notes: list[str], changes: list[Change]) -> Repo
     values = baseline_values(records.store, records.cells, records.aggregates)
     context = run_context(run.config.run.device)
     return report_input(
-        run.suite, analysis, values, records.verdicts, changes, notes, records.skipped, context, records.unused
+        run.suite,
+        analysis,
+        values,
+        records.verdicts,
+        changes,
+        notes,
+        records.skipped,
+        context,
+        records.unused,
+        records.throughput,
     )

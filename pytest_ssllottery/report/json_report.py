@@ -179,4 +179,5 @@ def render_json(report: ReportData) -> dict[str, Any]:
         ],
         "notes": list(data.notes),
         "skipped": {data.node_id(k): v for k, v in sorted(data.skipped.items())},
+        "throughput": {data.node_id(r.key): r.to_dict() for _, r in sorted(data.throughput.items())},
     }

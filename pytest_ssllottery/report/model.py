@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..analysis.compare import Analysis
+from ..compute.throughput import ThroughputRecord
 from ..gate.baselines import Change
 from ..gate.verdicts import Verdict
 from ..suite.spec import GateSpec
@@ -36,6 +37,7 @@ class ReportInput:
     unused: Sequence[str] = ()
     suite: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    throughput: Mapping[str, ThroughputRecord] = field(default_factory=dict)  # per method, when timed
 
     @property
     def alpha(self) -> float:

@@ -148,6 +148,9 @@ def unified_section(data: ReportInput) -> Section:
     columns = [method_column(data.methods)]
     for measure in MEASURES:
         columns += [Column(measure_label(analysis, measure), "right"), Column("rank", "right")]
+    timed = bool(data.throughput)
+    if timed:
+        columns.append(Column("images/s", "right"))
     best = {m: _best(data, _score_of(analysis, m)) for m in MEASURES}
     rows = []
     for method in data.methods:
@@ -157,11 +160,27 @@ def unified_section(data: ReportInput) -> Section:
         for measure in MEASURES:
             rank = analysis.aggregate_ranks.get(measure, {}).get(method, float("nan"))
             row += [_score_cell(data, method, measure, best[measure]), f"{rank:g}"]
+        if timed:
+            speed = data.throughput.get(method)
+            row.append(f"{speed.images_per_s:,.0f}" if speed is not None else "–")
         rows.append(tuple(row))
     title = f"Unified scores over {', '.join(analysis.table.aggregate_datasets)}"
     note = partial_note(analysis)
-    lines = (f"Unified scores not computed for every method ({note}).",) if note and not rows else ()
+    lines: tuple[str, ...] = (f"Unified scores not computed for every method ({note}).",) if note and not rows else ()
+    if timed and rows:
+        lines += (throughput_line(data),)
     return Section("unified", title, tuple(columns) if rows else (), tuple(rows), lines)
+
+
+def throughput_line(data: ReportInput) -> str:
+    """What the images/s column measured: batch, input, device, dtype and rounds of the timed forward pass."""
+    records = data.throughput.values()
+    settings = sorted({(r.batch_size, "x".join(map(str, r.input_shape)), r.device, r.dtype, r.rounds) for r in records})
+    described = "; ".join(
+        f"batch {batch} of {shape} on {device} ({dtype}), median of {rounds} rounds"
+        for batch, shape, device, dtype, rounds in settings
+    )
+    return f"images/s: the frozen forward pass alone (pytest-benchmark, <suite>::<method>::throughput): {described}."
 
 
 def agreement_section(analysis: Analysis) -> Section:

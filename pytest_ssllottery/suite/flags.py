@@ -147,6 +147,13 @@ FLAGS: tuple[Flag, ...] = (
         kind="switch",
         scope="pytest",
     ),
+    Flag(
+        "benchmark",
+        "Time each method's frozen forward pass as a pytest-benchmark item <suite>::<method>::throughput "
+        "(also on with any --benchmark-* timing option)",
+        kind="switch",
+        scope="pytest",
+    ),
     Flag("gate", "Override the suite's gate mode", kind="choice", choices=("absolute", "significant"), scope="pytest"),
     Flag(
         "margin", "Override the suite's gate margin (accuracy points)", kind="float", metavar="POINTS", scope="pytest"

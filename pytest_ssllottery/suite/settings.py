@@ -266,7 +266,8 @@ def _kept_flags(args: Sequence[str]) -> list[str]:
         arg = args[index]
         name, equals, value = arg.partition("=")
         takes_value = (name.startswith("--ssl-") and name not in SWITCHES) or name in _CONTEXT_FLAGS
-        if name == "--ssl-update-baselines" or not (name.startswith("--ssl-") or name in _CONTEXT_FLAGS):
+        dropped = name in ("--ssl-update-baselines", "--ssl-benchmark")
+        if dropped or not (name.startswith("--ssl-") or name in _CONTEXT_FLAGS):
             index += 1
             continue
         if takes_value and not equals and index + 1 < len(args):
