@@ -21,6 +21,7 @@ from ..compute.progress import Progress
 from ..compute.records import AggregateRecord, CellRecord
 from ..compute.throughput import ThroughputRecord
 from ..errors import BaselineError
+from ..provenance import InfoSource, run_context
 from ..suite.settings import BaselineSettings, RunSettings
 from ..suite.spec import Suite
 from .baselines import BaselineStore, Change, update_file
@@ -39,6 +40,7 @@ class RunConfig:
     run: RunSettings
     baselines: BaselineSettings | None = None
     accept_command: str = "pytest --ssl-suite=<suite> --ssl-update-baselines"
+    info: InfoSource | None = None  # machine and commit info (pytest-benchmark's hooks under pytest); else local
 
 
 @dataclass
@@ -84,6 +86,7 @@ class LotteryRun:
         self.aggregates: dict[str, AggregateRecord] = {}
         self.verdicts: dict[str, Verdict] = {}
         self.throughput: dict[str, ThroughputRecord] = {}
+        self._context: dict[str, Any] | None = None
 
     @staticmethod
     def _source(settings: BaselineSettings) -> Any:
@@ -97,6 +100,12 @@ class LotteryRun:
         if self._engine is None:
             self._engine = Engine(self.suite, self.config.run, self.progress)
         return self._engine
+
+    def context(self) -> dict[str, Any]:
+        """Versions, machine, device, date and commit of this run (``provenance.run_context``), computed once."""
+        if self._context is None:
+            self._context = run_context(self.config.run.device, self.config.info)
+        return self._context
 
     def source_label(self) -> str:
         """The baseline file, relative to the working directory where possible."""
@@ -253,10 +262,16 @@ class LotteryRun:
         if not methods:
             return Update([], ["No item computed a result; the baseline file was not touched."])
         records = {r.method: r for r in self.own_cells.values()}
+        where = {key: self.context()[key] for key in ("machine", "commit")}
         provenance = {
-            m: self.engine.provenance(
-                m, records[m].device if m in records else None, records[m].checkpoint_sha256 if m in records else None
-            )
+            m: {
+                **self.engine.provenance(
+                    m,
+                    records[m].device if m in records else None,
+                    records[m].checkpoint_sha256 if m in records else None,
+                ),
+                **where,
+            }
             for m in sorted(methods)
         }
         target = self.config.baselines

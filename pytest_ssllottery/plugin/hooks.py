@@ -17,7 +17,7 @@ from ..errors import BaselineError, SslLotteryError
 from ..suite.settings import Settings
 from .keys import BENCHMARK_KEY, RUN_KEY
 from .options import add_options, build_settings
-from .throughput import RegressionsAsItemFailures, benchmarks_wanted
+from .throughput import RegressionsAsItemFailures, benchmark_info_source, benchmarks_wanted
 
 if TYPE_CHECKING:
     from ..gate.run import LotteryRun
@@ -86,7 +86,8 @@ def _run(config: pytest.Config, settings: Settings) -> LotteryRun:
     for problem in missing_extras(settings.report):
         raise pytest.UsageError(problem)
     progress = TerminalProgress(config) if TerminalProgress.wanted(config) else None
-    return LotteryRun(RunConfig(suite, settings.run, settings.baselines, settings.accept_command), progress)
+    info = benchmark_info_source(config) if config.pluginmanager.hasplugin("benchmark") else None
+    return LotteryRun(RunConfig(suite, settings.run, settings.baselines, settings.accept_command, info), progress)
 
 
 def junit_properties(record: dict[str, object]) -> list[tuple[str, object]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +176,17 @@ class ThroughputItem(pytest.Function):
 def throughput_active(config: pytest.Config) -> bool:
     """Whether this run collects throughput items (decided once, at configure time)."""
     return config.stash.get(BENCHMARK_KEY, False)
+
+
+def benchmark_info_source(config: pytest.Config) -> Callable[[], tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """Machine and commit info from pytest-benchmark's hooks (so a conftest's override of them applies here too)."""
+
+    def info() -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        hook = config.hook
+        machine = hook.pytest_benchmark_generate_machine_info(config=config)
+        hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine)
+        commit = hook.pytest_benchmark_generate_commit_info(config=config)
+        hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit)
+        return machine, commit
+
+    return info

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from ..analysis.suite_table import suite_analysis
 from ..gate.baselines import Change
 from ..gate.run import LotteryRun
-from ..provenance import run_context
 from ..suite.settings import ReportSettings
 from .assemble import baseline_values, report_input
 from .model import ReportInput
@@ -43,7 +42,7 @@ def finish_run(run: LotteryRun, settings: ReportSettings, view: View, interrupte
             return Finished("The run was interrupted before any result: no baseline was written.\n")
         return Finished("")
     update = run.finish(interrupted)
-    data = run_report(run, update.notes, update.changes)
+    data = run_report(run, update.notes, update.changes, with_context=settings.json is not None)
     notes = write_outputs(build_report(data), settings)
     if notes:
         data = replace(data, notes=[*data.notes, *notes])
@@ -51,12 +50,15 @@ def finish_run(run: LotteryRun, settings: ReportSettings, view: View, interrupte
     return Finished(text, update.failed)
 
 
-def run_report(run: LotteryRun, notes: list[str], changes: list[Change]) -> ReportInput:
-    """The report of every record the run gathered, compared with its (possibly just updated) baselines."""
+def run_report(run: LotteryRun, notes: list[str], changes: list[Change], with_context: bool = True) -> ReportInput:
+    """The report of every record the run gathered, compared with its (possibly just updated) baselines.
+
+    ``with_context``: include where and when it ran (only the JSON report shows it; machine info can cost a second).
+    """
     records = run.records()
     analysis = suite_analysis(run.suite, records.cells, records.store.fits())
     values = baseline_values(records.store, records.cells, records.aggregates)
-    context = run_context(run.config.run.device)
+    context = run.context() if with_context else {}
     return report_input(
         run.suite,
         analysis,

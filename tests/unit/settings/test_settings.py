@@ -43,9 +43,9 @@ def test_ssllottery_run_accepts_every_flag_pytest_does(declared) -> None:
     assert getattr(args, declared.name) not in (None, [], False)
 
 
-def test_pytest_only_flags_are_the_gate_and_baseline_ones() -> None:
+def test_pytest_only_flags_are_the_gate_baseline_and_timing_ones() -> None:
     only = {f.name for f in FLAGS if f.scope == "pytest"}
-    assert only == {"baselines", "update_baselines", "gate", "margin", "sampling_factor"}
+    assert only == {"baselines", "update_baselines", "gate", "margin", "sampling_factor", "benchmark"}
     with pytest.raises(SystemExit):
         _parser().parse_args(["run", "--suite", "shapes", "--update-baselines"])
 
