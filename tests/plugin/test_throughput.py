@@ -140,3 +140,23 @@ def test_under_xdist_the_items_skip_and_say_why(pytester: pytest.Pytester) -> No
     result = _run(pytester, suite, "--ssl-update-baselines", "--ssl-benchmark", "-n", "2", "-rs")
     result.assert_outcomes(passed=9, skipped=2)
     result.stdout.fnmatch_lines(["*pytest-benchmark did not time this run*xdist*"])
+
+
+def test_provenance_comes_from_pytest_benchmark_hooks(pytester: pytest.Pytester, tiny: Path) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_benchmark_update_machine_info(config, machine_info):
+            machine_info["node"] = "ci-runner-7"
+        """
+    )
+    result = pytester.runpytest(
+        "--ssl-suite", str(tiny), "--ssl-data-root", "data", "--ssl-update-baselines", "--ssl-report-json=r.json"
+    )
+    result.assert_outcomes(passed=9)
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert report["context"]["machine"]["node"] == "ci-runner-7"
+    stored = json.loads((pytester.path / "baselines" / "tiny.json").read_text())
+    entries = [*stored["cells"].values(), *stored["aggregates"].values()]
+    assert len(entries) == 8
+    assert {entry["provenance"]["machine"]["node"] for entry in entries} == {"ci-runner-7"}
+    assert {entry["provenance"]["commit"]["id"] for entry in entries} == {report["context"]["commit"].get("id")}
