@@ -1,4 +1,4 @@
-"""Developer sessions: tests, lint (ruff), types (mypy), shapes (the embedded benchmark end to end)."""
+"""Developer sessions: tests, lint (ruff), types (mypy), shapes (the embedded benchmark), benchmarks (speed)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: style, imports, docstrings."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "pytest_ssllottery", "tests", "conftest.py", "noxfile.py")
-    session.run("ruff", "format", "--check", "pytest_ssllottery", "tests", "conftest.py", "noxfile.py")
+    session.run("ruff", "check", "pytest_ssllottery", "tests", "benchmarks", "conftest.py", "noxfile.py")
+    session.run("ruff", "format", "--check", "pytest_ssllottery", "tests", "benchmarks", "conftest.py", "noxfile.py")
 
 
 @nox.session
@@ -35,3 +35,10 @@ def shapes(session: nox.Session) -> None:
     """The main job on the embedded benchmark: `pytest --ssl-suite=shapes`."""
     session.install("-e", ".")
     session.run("python", "-m", "pytest", "--ssl-suite=shapes", *session.posargs)
+
+
+@nox.session
+def benchmarks(session: nox.Session) -> None:
+    """The project's speed figures as pytest-benchmark suites (saved under .benchmarks/ for `compare`)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "pytest", "benchmarks/", "--benchmark-only", "--benchmark-autosave", *session.posargs)

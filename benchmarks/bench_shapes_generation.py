@@ -1,28 +1,25 @@
-"""Time cold generation of the whole shapes family (no cache), and a warm load from the cache.
+"""Cold generation of the whole shapes family (no cache), and a warm load of it from the cache.
 
-Usage::
+    pytest benchmarks/bench_shapes_generation.py --benchmark-only
 
-    python benchmarks/bench_shapes_generation.py [--repeats 3] [--workers 2] [--reference PATH]
-
-The adversarial split needs a reference classifier: the shipped filter checkpoint by default, or a
-``shapes_resnet`` checkpoint given with ``--reference``. Prints one Markdown table for
-``docs/benchmarks.md``.
+The adversarial split needs a reference classifier: the shipped filter checkpoint. ``extra_info`` keeps the
+split sizes, the CPU time of the main process and its workers, and the adversarial filter's pass rate.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import resource
-import statistics
-import tempfile
-import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pytest_ssllottery.shapes.family import SPLITS, default_reference, load_family
 from pytest_ssllottery.shapes.generate import generate
 from pytest_ssllottery.shapes.reference import default_reference_id
+
+WORKERS = 2
+SEED = 0
 
 
 def _cpu_seconds() -> float:
@@ -31,54 +28,40 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def main() -> None:
-    """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--reference", type=Path, default=None, help="shapes_resnet checkpoint (default: the filter)")
-    args = parser.parse_args()
+def test_cold_generation(benchmark: Any) -> None:
+    reference = default_reference(None)
+    cpu: list[float] = []
+    results: list[Any] = []
 
-    load_before = os.getloadavg()[0]
-    reference = default_reference(args.reference)
-    reference_id = default_reference_id(args.reference)
-    times, cpu, generated = [], [], None
-    for _ in range(args.repeats):
-        start, start_cpu = time.perf_counter(), _cpu_seconds()
-        generated = generate(args.seed, SPLITS, reference, workers=args.workers)
-        times.append(time.perf_counter() - start)
-        cpu.append(_cpu_seconds() - start_cpu)
-    if generated is None or generated.filter_stats is None:
-        raise SystemExit("nothing was generated (--repeats must be at least 1)")
-    stats = generated.filter_stats
-    with tempfile.TemporaryDirectory() as cache:
-        load_family(Path(cache), args.seed, reference, reference_id=reference_id, workers=args.workers)
-        start = time.perf_counter()
-        load_family(Path(cache), args.seed, reference, reference_id=reference_id, workers=args.workers)
-        warm = time.perf_counter() - start
+    def run() -> None:
+        start = _cpu_seconds()
+        results.append(generate(SEED, SPLITS, reference, workers=WORKERS))
+        cpu.append(_cpu_seconds() - start)
 
-    sizes = ", ".join(f"{name} {len(split.labels)}" for name, split in generated.splits.items())
-    load_after = os.getloadavg()[0]
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"1-min load average before/after {load_before:.2f}/{load_after:.2f}; workers {args.workers}"
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    stats = results[-1].filter_stats
+    benchmark.extra_info.update(
+        workers=WORKERS,
+        sizes={name: len(split.labels) for name, split in results[-1].splits.items()},
+        cpu_seconds_median=sorted(cpu)[len(cpu) // 2],
+        adversarial_candidates_valid_fooled_kept=[stats.candidates, stats.valid, stats.fooled, stats.kept],
+        adversarial_pass_rate=round(stats.pass_rate, 4),
     )
-    print(f"sizes: {sizes}")
-    print("| measure | value |")
-    print("| --- | --- |")
-    print(f"| cold generation, median of {args.repeats} | {statistics.median(times):.1f} s |")
-    print(f"| cold generation, all runs | {', '.join(f'{t:.1f}' for t in times)} s |")
-    print(f"| CPU time (main + workers), median | {statistics.median(cpu):.1f} s |")
-    print(f"| warm load from cache | {warm:.2f} s |")
-    print(
-        f"| adversarial candidates rendered / valid / fooled / kept | "
-        f"{stats.candidates} / {stats.valid} / {stats.fooled} / {stats.kept} |"
+
+
+def test_warm_load(benchmark: Any, tmp_path: Path) -> None:
+    reference = default_reference(None)
+    reference_id = default_reference_id(None)
+    load_family(tmp_path, SEED, reference, reference_id=reference_id, workers=WORKERS)  # fills the cache, untimed
+    splits = benchmark.pedantic(
+        load_family,
+        args=(tmp_path, SEED, reference),
+        kwargs={"reference_id": reference_id, "workers": WORKERS},
+        rounds=5,
+        iterations=1,
     )
-    print(f"| adversarial pass rate (fooled / valid) | {stats.pass_rate:.1%} |")
-    per_class = ", ".join(f"{c}: {s.fooled}/{s.valid}" for c, s in stats.per_class.items())
-    print(f"| per class fooled/valid | {per_class} |")
+    assert set(splits) == set(SPLITS)
+    benchmark.extra_info["images"] = sum(len(s.labels) for s in splits.values())
 
 
-if __name__ == "__main__":
-    main()
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -1,54 +1,31 @@
-"""Speed and memory of `pytest --ssl-suite=shapes`: cold, warm, and one dataset vs all of a method.
+"""``pytest --ssl-suite=shapes`` end to end, each run a fresh pytest process from an empty folder.
 
-Each measurement runs pytest in a fresh subprocess from an empty folder (so the bundled baselines are used)
-and reports the median wall time over ``--repeats`` runs and the peak resident memory of the pytest process.
+    pytest benchmarks/bench_shapes_suite.py --benchmark-only [--bench-suite-rounds 3]
 
-    python benchmarks/bench_shapes_suite.py --repeats 3 [--json out.json]
+- cold: an empty cache (generate the image family, extract 10 methods x 7 splits, train 10 probes); one
+  pedantic round per cold run, each from a new cache;
+- warm: everything cached;
+- one dataset against all six datasets of one method (``-k "dino and sketch"`` against
+  ``-k "dino and not aggregate"``), each from a cache holding only the image family, run in alternation;
+  their ratio of medians is in ``extra_info``.
 
-Measured numbers and the command live in docs/benchmarks.md.
+Peak resident memory of each pytest process is in ``extra_info`` too.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 
-def _run(workdir: Path, cache: Path, *args: str) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MiB of this child, exit code)."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--ssl-suite=shapes",
-        f"--ssl-cache-dir={cache}",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--color=no",
-        *args,
-    ]
-    start = time.perf_counter()
-    # RUSAGE_CHILDREN's max RSS covers the largest child so far, so each run goes through its own helper process
-    probe = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(command), str(workdir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    result = json.loads(probe.stdout.strip().splitlines()[-1])
-    return wall, result["maxrss_mib"], result["code"]
-
-
+# RUSAGE_CHILDREN's max RSS covers the largest child so far, so each run goes through its own helper process.
 _CHILD = """
 import json, resource, subprocess, sys
 command, cwd = json.loads(sys.argv[1]), sys.argv[2]
@@ -60,50 +37,72 @@ print(json.dumps({"maxrss_mib": rss, "code": done.returncode}))
 """
 
 
-def measure(repeats: int) -> dict[str, dict[str, float]]:
-    """Median wall time and max peak memory per scenario."""
-    scenarios: dict[str, list[tuple[float, float, int]]] = {
-        k: [] for k in ("cold", "warm", "one_dataset", "all_datasets")
-    }
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as folder:
-            root = Path(folder)
-            cache = root / "cache"
-            scenarios["cold"].append(_run(root, cache))
-            scenarios["warm"].append(_run(root, cache))
-            # one method: one dataset vs all its datasets, each from a cache that holds only the image family
-            family = root / "family"
-            shutil.copytree(cache / "shapes", family / "shapes")
-            one, every = root / "one", root / "every"
-            shutil.copytree(family, one)
-            shutil.copytree(family, every)
-            scenarios["one_dataset"].append(_run(root, one, "-k", "dino and sketch"))
-            scenarios["all_datasets"].append(_run(root, every, "-k", "dino and not aggregate"))
-    summary = {}
-    for name, runs in scenarios.items():
-        summary[name] = {
-            "median_s": statistics.median(r[0] for r in runs),
-            "runs_s": [round(r[0], 1) for r in runs],
-            "peak_rss_mib": max(r[1] for r in runs),
-            "exit_codes": sorted({r[2] for r in runs}),
-        }
-    summary["ratio_all_vs_one"] = {"median": summary["all_datasets"]["median_s"] / summary["one_dataset"]["median_s"]}
-    return summary
+def run_suite(workdir: Path, cache: Path, *args: str) -> dict[str, Any]:
+    """Run the shapes suite in a fresh process; its exit code and peak RSS (MiB)."""
+    command = [sys.executable, "-m", "pytest", "--ssl-suite=shapes", f"--ssl-cache-dir={cache}"]
+    command += ["-p", "no:cacheprovider", "-q", "--color=no", *args]
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(command), str(workdir)], capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, done.stderr[-3000:]
+    return result
 
 
-def main() -> None:
-    """Run the scenarios and print (and optionally save) the summary."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    summary = measure(args.repeats)
-    summary["machine"] = {"cpus": os.cpu_count(), "loadavg_end": os.getloadavg()}
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+@pytest.fixture(scope="module")
+def warm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache filled by one untimed cold run."""
+    root = tmp_path_factory.mktemp("warm")
+    run_suite(root, root / "cache")
+    return root
 
 
-if __name__ == "__main__":
-    main()
+def test_cold(benchmark: Any, tmp_path_factory: pytest.TempPathFactory, suite_rounds: int) -> None:
+    memory: list[float] = []
+
+    def fresh() -> tuple[tuple[Path], dict[str, Any]]:
+        return (tmp_path_factory.mktemp("cold"),), {}
+
+    def cold(root: Path) -> None:
+        memory.append(run_suite(root, root / "cache")["maxrss_mib"])
+
+    benchmark.pedantic(cold, setup=fresh, rounds=suite_rounds, iterations=1)
+    benchmark.extra_info["peak_rss_mib"] = round(max(memory), 1)
+
+
+def test_warm(benchmark: Any, warm_cache: Path, suite_rounds: int) -> None:
+    memory: list[float] = []
+
+    def warm() -> None:
+        memory.append(run_suite(warm_cache, warm_cache / "cache")["maxrss_mib"])
+
+    benchmark.pedantic(warm, rounds=suite_rounds, warmup_rounds=0, iterations=1)
+    benchmark.extra_info["peak_rss_mib"] = round(max(memory), 1)
+
+
+def test_all_datasets_of_one_method_against_one(
+    benchmark: Any, warm_cache: Path, tmp_path_factory: pytest.TempPathFactory, suite_rounds: int
+) -> None:
+    """Timed: all six datasets of dino; in each round's setup, untimed by pytest-benchmark, one dataset."""
+    one_dataset: list[float] = []
+    family = warm_cache / "cache" / "shapes"
+
+    def caches() -> tuple[tuple[Path], dict[str, Any]]:
+        root = tmp_path_factory.mktemp("paired")
+        for name in ("one", "every"):
+            shutil.copytree(family, root / name / "shapes")
+        start = time.perf_counter()
+        run_suite(root, root / "one", "-k", "dino and sketch")
+        one_dataset.append(time.perf_counter() - start)
+        return (root,), {}
+
+    def every(root: Path) -> None:
+        run_suite(root, root / "every", "-k", "dino and not aggregate")
+
+    benchmark.pedantic(every, setup=caches, rounds=suite_rounds, iterations=1)
+    one = statistics.median(one_dataset)
+    benchmark.extra_info.update(
+        one_dataset_median_s=round(one, 3),
+        one_dataset_runs_s=[round(t, 2) for t in one_dataset],
+        ratio_all_vs_one=round(benchmark.stats.stats.median / one, 3),
+    )

@@ -13,7 +13,7 @@ Every run below is judged against the suite's own run (the baseline) by the gate
 Needs the shapes features in the cache (a run of ``pytest --ssl-suite=shapes`` fills it; the script extracts
 what is missing). Writes JSON; ``--tables FILE.json`` prints the Markdown tables of docs/statistics.md again.
 
-    python benchmarks/bench_gate_power.py --json gate_power.json
+    python benchmarks/study_gate_power.py --json gate_power.json
 """
 
 from __future__ import annotations
@@ -342,7 +342,7 @@ def main() -> None:
     null = null_runs(study, args.seeds, args.lbfgs_seeds, log)
     sgd_null, sgd_reference = null.pop("_sgd_null"), null.pop("_sgd_reference")
     result = {
-        "command": "python benchmarks/bench_gate_power.py "
+        "command": "python benchmarks/study_gate_power.py "
         + " ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in vars(args).items()
