@@ -53,3 +53,7 @@ class TableError(SslLotteryError):
 
 class StatisticsError(SslLotteryError, ValueError):
     """A statistic was asked for on input it is not defined for (for example n = 0)."""
+
+
+class ExtractionError(SslLotteryError):
+    """Feature extraction failed on a rank of a torchrun job (the message says which and why)."""

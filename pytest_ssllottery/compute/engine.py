@@ -8,25 +8,27 @@ process reuses them, and new weights or new images miss the cache.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from ..atomic_files import cache_io
 from ..checkpoints.backbone import LoadedBackbone, load_backbone
 from ..checkpoints.io import sha256_of
 from ..datasets import EvalDataset, LoadContext, load_dataset
 from ..datasets.labels import correctness, predict
-from ..datasets.sources import ArraySource
+from ..datasets.sources import ArraySource, FileSource
 from ..errors import NonFiniteError, SpecError
 from ..stats import pack_bits
 from ..suite.settings import RunSettings
 from ..suite.spec import MethodSpec, Suite
 from .cache import ArtifactCache, cache_key
-from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features
+from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features, extract_group
 from .preflight import checkpoint_path
-from .preprocessing import arrays_to_tensor, pil_transform
+from .preprocessing import arrays_to_tensor, geometry, pil_transform
 from .probe import PROBE_VERSION, LinearProbe, fit_probe
 from .progress import NullProgress, Progress
 from .records import AggregateRecord, CellRecord
@@ -76,6 +78,7 @@ class Engine:
         self._probes: dict[str, tuple[LinearProbe, str]] = {}
         self._cells: dict[tuple[str, str], CellRecord] = {}
         self._aggregates: dict[str, AggregateRecord] = {}
+        self._planned: tuple[str, ...] | None = None
 
     # -- inputs -------------------------------------------------------------------------------------
     def dataset(self, name: str) -> EvalDataset:
@@ -145,10 +148,10 @@ class Engine:
         run = self.settings
         return ExtractionSettings(run.device, run.batch_size, run.num_workers, run.skip_corrupt)
 
-    def features(self, method: MethodSpec, dataset: EvalDataset) -> tuple[FeatureSet, str]:
-        """Features of ``dataset`` under ``method``, from the cache or extracted now."""
+    def feature_inputs(self, method: MethodSpec, dataset: EvalDataset) -> dict[str, object]:
+        """What the features of ``dataset`` under ``method`` depend on: their cache key's inputs."""
         settings = self.extraction_settings()
-        inputs = {
+        return {
             "checkpoint_sha256": self.checkpoint_digest(method),
             "arch": method.arch,
             "preprocessing": method.preprocessing.as_dict(),
@@ -157,18 +160,78 @@ class Engine:
             "extractor": EXTRACTOR_VERSION,
             "loader": LOADER_VERSION,
             "skip_corrupt": settings.skip_corrupt,
+            # float32 entries keep the keys they had before storage became a choice
+            **({"storage": self.suite.feature_storage} if self.suite.feature_storage != "float32" else {}),
         }
 
+    def features(self, method: MethodSpec, dataset: EvalDataset) -> tuple[FeatureSet, str]:
+        """Features of ``dataset`` under ``method``, from the cache (memory-mapped) or extracted now."""
+        settings = self.extraction_settings()
+        inputs = self.feature_inputs(method, dataset)
+
         def compute() -> dict[str, np.ndarray]:
+            peers = self.decode_peers(method, dataset)
+            if peers:
+                return self._extract_with_peers(method, peers, dataset)
             backbone = self.backbone(method)
             with self.progress.task(f"{method.name} · {dataset.name}: features", len(dataset)) as advance:
-                found = extract_features(backbone.model, dataset.images, method.preprocessing, settings, advance)
+                found = extract_features(
+                    backbone.model, dataset.images, method.preprocessing, settings, advance, self.suite.feature_storage
+                )
             check_finite(found.features, f"method {method.name!r} on dataset {dataset.name!r}: features")
             return {"features": found.features, "valid": found.valid}
 
         arrays = self.cache.get_or_compute("features", inputs, compute)
         check_finite(arrays["features"], f"method {method.name!r} on dataset {dataset.name!r}: cached features")
         return FeatureSet(arrays["features"], arrays["valid"].astype(bool)), cache_key({"kind": "features", **inputs})
+
+    def plan(self, methods: Iterable[str] | None) -> None:
+        """The methods this process will compute: a dataset's decode then feeds all of them that share a geometry.
+
+        ``None`` (the default, and under pytest-xdist, where each worker computes its own methods) decodes per method.
+        """
+        self._planned = None if methods is None else tuple(methods)
+
+    def decode_peers(self, method: MethodSpec, dataset: EvalDataset) -> list[MethodSpec]:
+        """Other planned methods with ``method``'s geometry whose features of ``dataset`` are not cached yet."""
+        if self._planned is None or not isinstance(dataset.images, FileSource):
+            return []
+        shape = geometry(method.preprocessing)
+        peers = [
+            m
+            for m in self.suite.methods
+            if m.name in self._planned and m.name != method.name and geometry(m.preprocessing) == shape
+        ]
+        if dataset.name == self.suite.train:  # only linear probes read train features, each of its own subset
+            images = dataset.images.fingerprint()
+            peers = [
+                m for m in peers if m.probe.kind == "linear" and self.train_dataset(m).images.fingerprint() == images
+            ]
+        return [m for m in peers if not self.cache.has("features", self.feature_key(m, dataset))]
+
+    def feature_key(self, method: MethodSpec, dataset: EvalDataset) -> str:
+        """The cache key of ``method``'s features of ``dataset`` (nothing is read)."""
+        return cache_key({"kind": "features", **self.feature_inputs(method, dataset)})
+
+    def _extract_with_peers(
+        self, method: MethodSpec, peers: list[MethodSpec], dataset: EvalDataset
+    ) -> dict[str, np.ndarray]:
+        """One decode of ``dataset`` for ``method`` and its peers; the peers' entries are stored as they finish."""
+        group = [method, *peers]
+        assert isinstance(dataset.images, FileSource)
+        models = [(self.backbone(m).model, m.preprocessing) for m in group]
+        names = ", ".join(m.name for m in group)
+        with self.progress.task(f"{dataset.name}: one decode for {len(group)} methods ({names})", len(dataset)) as step:
+            found = extract_group(models, dataset.images, self.extraction_settings(), step, self.suite.feature_storage)
+        for member, result in zip(group, found, strict=True):
+            check_finite(result.features, f"method {member.name!r} on dataset {dataset.name!r}: features")
+        for member, result in zip(peers, found[1:], strict=True):
+            inputs = {"kind": "features", **self.feature_inputs(member, dataset)}
+            key = cache_key(inputs)
+            if not self.cache.has("features", key):  # another process may have stored it meanwhile: same content
+                with cache_io(self.cache.path("features", key), "write the cache entry"):
+                    self.cache.save("features", key, {"features": result.features, "valid": result.valid}, inputs)
+        return {"features": found[0].features, "valid": found[0].valid}
 
     def train_dataset(self, method: MethodSpec) -> EvalDataset:
         """The probe's train split for ``method`` (a stratified subset when ``train_per_class`` is set)."""
@@ -177,6 +240,20 @@ class Engine:
             indices = stratified_subset(train.labels.targets, method.probe.train_per_class, method.probe.seed)
             return train.subset(indices)
         return train
+
+    def probe_inputs(self, method: MethodSpec) -> dict[str, object]:
+        """What a linear probe depends on: its cache key's inputs (the train features by key: nothing is read)."""
+        train = self.train_dataset(method)
+        if train.labels.contract != "full":
+            raise SpecError(f'{self.suite.path}: the train split {train.name!r} must use contract = "full"')
+        return {
+            "features": self.feature_key(method, train),
+            "labels": train.labels.fingerprint(),
+            "probe": method.probe.as_dict(),
+            "num_classes": self.suite.num_classes,
+            "version": PROBE_VERSION,
+            "device": "cpu" if method.probe.optimizer == "lbfgs" else self.settings.device,
+        }
 
     def probe(self, method: MethodSpec) -> tuple[LinearProbe, str]:
         """The method's linear probe, trained once on its train features (cached by content)."""
@@ -191,19 +268,10 @@ class Engine:
             self._probes[method.name] = head
             return head
         train = self.train_dataset(method)
-        if train.labels.contract != "full":
-            raise SpecError(f'{self.suite.path}: the train split {train.name!r} must use contract = "full"')
-        train_features, feature_key = self.features(method, train)
-        inputs = {
-            "features": feature_key,
-            "labels": train.labels.fingerprint(),
-            "probe": method.probe.as_dict(),
-            "num_classes": self.suite.num_classes,
-            "version": PROBE_VERSION,
-            "device": "cpu" if method.probe.optimizer == "lbfgs" else self.settings.device,
-        }
+        inputs = self.probe_inputs(method)
 
         def compute() -> dict[str, np.ndarray]:
+            train_features, _ = self.features(method, train)
             valid = train_features.valid
             every = bool(valid.all())  # avoid copying 10 GB of ImageNet train features when nothing was skipped
             with self.progress.task(f"{method.name}: linear probe", method.probe.epochs) as advance:

@@ -1,7 +1,13 @@
-"""Frozen-feature extraction: a backbone over an image source, batched, on CPU or CUDA."""
+"""Frozen-feature extraction: backbones over an image source, batched, on CPU or CUDA.
+
+Image files are decoded once per geometry (resize, crop, interpolation) into uint8 batches; each batch goes
+to the device once and feeds every backbone of the group, normalised there per method
+(:func:`extract_group`). In-memory arrays need no decoding and go through :func:`extract_features` per method.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,9 +16,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..datasets.sources import ArraySource, FileSource, ImageSource
-from ..errors import ImageDecodeError
+from ..errors import ImageDecodeError, SpecError
 from ..suite.spec import Preprocessing
-from .preprocessing import arrays_to_tensor, pil_transform
+from .preprocessing import arrays_to_tensor, geometry, normalise_uint8, pil_geometry
 from .progress import Advance
 
 EXTRACTOR_VERSION = 1
@@ -52,11 +58,12 @@ class FeatureSet:
 
 
 class _DecodedFiles(Dataset[tuple[torch.Tensor, bool]]):
+    """Image files decoded to uint8 (3, H, W) by one geometry; unreadable ones become zero placeholders."""
+
     def __init__(self, source: FileSource, pre: Preprocessing, skip_corrupt: bool) -> None:
         self.source = source
-        self.transform = pil_transform(pre)
+        self.transform = pil_geometry(pre)
         self.skip_corrupt = skip_corrupt
-        self.crop = pre.crop
         self.shape: tuple[int, ...] | None = (3, pre.crop, pre.crop) if pre.crop else None
 
     def __len__(self) -> int:
@@ -68,7 +75,7 @@ class _DecodedFiles(Dataset[tuple[torch.Tensor, bool]]):
         except ImageDecodeError:
             if not self.skip_corrupt:
                 raise
-            return torch.zeros(self._placeholder_shape(index)), False
+            return torch.zeros(self._placeholder_shape(index), dtype=torch.uint8), False
         self.shape = self.shape or tuple(image.shape)
         return image, True
 
@@ -88,34 +95,25 @@ class _DecodedFiles(Dataset[tuple[torch.Tensor, bool]]):
         return self.shape
 
 
-def _batches(source: ImageSource, pre: Preprocessing, settings: ExtractionSettings):  # type: ignore[no-untyped-def]
-    if isinstance(source, ArraySource):
-        for start in range(0, len(source), settings.batch_size):
-            chunk = source.images[start : start + settings.batch_size]
-            yield arrays_to_tensor(chunk, pre), torch.ones(len(chunk), dtype=torch.bool)
-        return
-    loader = DataLoader(
-        _DecodedFiles(source, pre, settings.skip_corrupt),
-        batch_size=settings.batch_size,
-        shuffle=False,
-        num_workers=settings.num_workers,
-        pin_memory=settings.cuda,
-    )
-    yield from loader
-
-
 def prepare_model(model: nn.Module, settings: ExtractionSettings) -> nn.Module:
     """The frozen model in eval mode on the extraction device (channels_last on CUDA)."""
     model = model.eval().to(torch.device(settings.device))
     return model.to(memory_format=torch.channels_last) if settings.cuda else model
 
 
-def forward_batch(model: nn.Module, images: torch.Tensor, settings: ExtractionSettings) -> torch.Tensor:
+def forward_batch(
+    model: nn.Module, images: torch.Tensor, settings: ExtractionSettings, pre: Preprocessing | None = None
+) -> torch.Tensor:
     """One batch through the frozen backbone exactly as extraction runs it (bf16 autocast + channels_last on CUDA).
 
-    ``images`` is a normalised float batch; it is moved to the device here (a no-op when it is there).
+    ``images`` is a normalised float batch, or a uint8 batch that ``pre`` normalises after the transfer; it is
+    moved to the device here (a no-op when it is there).
     """
     batch = images.to(torch.device(settings.device), non_blocking=True)
+    if batch.dtype == torch.uint8:
+        if pre is None:
+            raise ValueError("a uint8 batch needs the Preprocessing that normalises it")
+        batch = normalise_uint8(batch, pre)
     if settings.cuda:
         batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -125,6 +123,83 @@ def forward_batch(model: nn.Module, images: torch.Tensor, settings: ExtractionSe
     return result
 
 
+class _Collector:
+    """Writes one method's batches into a single array allocated at the first batch, in the storage dtype."""
+
+    def __init__(self, size: int, storage: str, where: str) -> None:
+        self.size, self.storage, self.where = size, storage, where
+        self.features: np.ndarray | None = None
+
+    def add(self, start: int, batch: np.ndarray) -> None:
+        if self.storage == "float16" and batch.size and float(np.abs(batch).max()) > float(np.finfo(np.float16).max):
+            raise SpecError(
+                f"features of {self.where} exceed float16's range (largest {float(np.abs(batch).max()):.4g}); "
+                'set `feature_storage = "float32"` in the suite\'s [suite] table'
+            )
+        if self.features is None:
+            self.features = np.zeros((self.size, batch.shape[1]), dtype=self.storage)
+        self.features[start : start + len(batch)] = batch
+
+    def result(self, valid: np.ndarray) -> FeatureSet:
+        if self.features is None:
+            return FeatureSet(np.zeros((0, 0), dtype=self.storage), np.zeros(0, dtype=bool))
+        self.features[~valid] = 0.0
+        return FeatureSet(self.features, valid)
+
+
+Batches = Sequence[tuple[int, int]]
+
+
+def _all_batches(count: int, batch_size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def _file_loader(source: FileSource, pre: Preprocessing, settings: ExtractionSettings, batches: Batches) -> DataLoader:  # type: ignore[type-arg]
+    return DataLoader(
+        _DecodedFiles(source, pre, settings.skip_corrupt),
+        batch_sampler=[list(range(begin, end)) for begin, end in batches],
+        num_workers=settings.num_workers,
+        pin_memory=settings.cuda,
+    )
+
+
+@torch.inference_mode()
+def extract_group(
+    models: Sequence[tuple[nn.Module, Preprocessing]],
+    source: FileSource,
+    settings: ExtractionSettings,
+    advance: Advance | None = None,
+    storage: str = "float32",
+    batches: Batches | None = None,
+) -> list[FeatureSet]:
+    """One decode of ``source`` feeding every backbone of a group that shares one geometry.
+
+    Each uint8 batch goes to the device once; each model normalises it with its own mean and std there.
+    ``batches`` (``[start, stop)`` ranges, a torchrun rank's shard) limits the pass to those images; the
+    results then hold their rows only, in that order.
+
+    Raises:
+        ValueError: the models' preprocessing differs in geometry (they cannot share a decode).
+    """
+    if len({geometry(pre) for _, pre in models}) > 1:
+        raise ValueError("extract_group: every model of a group must share resize, crop and interpolation")
+    prepared = [(prepare_model(model, settings), pre) for model, pre in models]
+    batches = _all_batches(len(source), settings.batch_size) if batches is None else batches
+    rows = sum(end - begin for begin, end in batches)
+    collectors = [_Collector(rows, storage, str(source.root)) for _ in models]
+    valid = np.zeros(rows, dtype=bool)
+    done = 0
+    for images, ok in _file_loader(source, models[0][1], settings, batches):
+        batch = images.to(torch.device(settings.device), non_blocking=True)
+        for (model, pre), collector in zip(prepared, collectors, strict=True):
+            collector.add(done, forward_batch(model, batch, settings, pre).float().cpu().numpy())
+        valid[done : done + len(images)] = ok.numpy().astype(bool)
+        done += len(images)
+        if advance is not None:
+            advance(len(images))
+    return [collector.result(valid) for collector in collectors]
+
+
 @torch.inference_mode()
 def extract_features(
     model: nn.Module,
@@ -132,8 +207,13 @@ def extract_features(
     pre: Preprocessing,
     settings: ExtractionSettings,
     advance: Advance | None = None,
+    storage: str = "float32",
+    batches: Batches | None = None,
 ) -> FeatureSet:
-    """Run the frozen backbone over every image, in source order.
+    """Run the frozen backbone over every image, in source order (or over ``batches`` only, a rank's shard).
+
+    Batches are written into one array allocated after the first batch (its width is the model's), in the
+    ``storage`` dtype, so extraction never holds a second copy of a dataset's features.
 
     Args:
         model: Backbone whose forward returns pooled features (classifier removed).
@@ -141,18 +221,21 @@ def extract_features(
         pre: Resize, crop and normalisation of this method.
         settings: Device, batch size, loader workers, and whether unreadable images are skipped.
         advance: Called with the number of images done after each batch.
+        storage: dtype of the returned features (``float32`` or ``float16``).
+        batches: ``[start, stop)`` ranges to extract (a torchrun rank's shard); the result holds their rows.
     """
+    if isinstance(source, FileSource):
+        return extract_group([(model, pre)], source, settings, advance, storage, batches)[0]
+    assert isinstance(source, ArraySource)
     model = prepare_model(model, settings)
-    outputs: list[np.ndarray] = []
-    valid: list[np.ndarray] = []
-    for images, ok in _batches(source, pre, settings):
-        outputs.append(forward_batch(model, images, settings).float().cpu().numpy())
-        valid.append(ok.numpy().astype(bool))
+    batches = _all_batches(len(source), settings.batch_size) if batches is None else batches
+    rows = sum(end - begin for begin, end in batches)
+    collector = _Collector(rows, storage, "the dataset")
+    done = 0
+    for begin, end in batches:
+        chunk = source.images[begin:end]
+        collector.add(done, forward_batch(model, arrays_to_tensor(chunk, pre), settings).float().cpu().numpy())
+        done += end - begin
         if advance is not None:
-            advance(len(images))
-    if not outputs:
-        return FeatureSet(np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=bool))
-    features = np.concatenate(outputs).astype(np.float32, copy=False)
-    mask = np.concatenate(valid)
-    features[~mask] = 0.0
-    return FeatureSet(features, mask)
+            advance(len(chunk))
+    return collector.result(np.ones(rows, dtype=bool))

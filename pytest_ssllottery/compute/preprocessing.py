@@ -74,3 +74,42 @@ def pil_transform(pre: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
         return result
 
     return apply
+
+
+def geometry(pre: Preprocessing) -> tuple[int | None, int | None, str]:
+    """What decoding does for ``pre`` (resize, crop, interpolation): methods that share it share one decode."""
+    return (pre.resize, pre.crop, pre.interpolation if pre.resize is not None else "")
+
+
+def pil_geometry(pre: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
+    """Resize -> CenterCrop -> uint8 (3, H, W): the decoding half of :func:`pil_transform`, without normalising."""
+    from torchvision import transforms
+
+    steps: list[Callable[..., object]] = []
+    if pre.resize is not None:
+        modes = {name: getattr(transforms.InterpolationMode, name.upper()) for name in _INTERPOLATION}
+        steps.append(transforms.Resize(pre.resize, interpolation=modes[pre.interpolation]))
+    if pre.crop is not None:
+        steps.append(transforms.CenterCrop(pre.crop))
+    steps.append(transforms.PILToTensor())
+    pipeline = transforms.Compose(steps)
+
+    def apply(image: Image.Image) -> torch.Tensor:
+        result: torch.Tensor = pipeline(image)
+        return result
+
+    return apply
+
+
+def normalise_uint8(batch: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
+    """uint8 (N, 3, H, W), wherever it is -> float32 scaled to [0, 1] and normalised, on the same device.
+
+    The same float32 operations as ToTensor + Normalize, in the same order, so on the CPU the result is
+    bit-identical to :func:`pil_transform`; on a GPU it runs there, after a 4x smaller uint8 transfer.
+    """
+    scaled = batch.to(torch.float32).div_(255.0)
+    if pre.mean is None or pre.std is None:
+        return scaled
+    mean = torch.tensor(pre.mean, dtype=torch.float32, device=batch.device).view(1, 3, 1, 1)
+    std = torch.tensor(pre.std, dtype=torch.float32, device=batch.device).view(1, 3, 1, 1)
+    return scaled.sub_(mean).div_(std)

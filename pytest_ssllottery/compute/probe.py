@@ -8,6 +8,7 @@ and a cosine or step schedule (the official SSL linear-eval protocols, minus aug
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,14 +126,80 @@ def _lars_scale(layer: torch.nn.Module, weight_decay: float) -> None:
             parameter.grad.add_(parameter, alpha=weight_decay).mul_(ratio)
 
 
+class ResidentFeatures:
+    """Train features kept where the probe trains, in their stored dtype; batches are normalised in float32.
+
+    On a GPU the raw features (float16 when the cache stores float16: 5.2 GB for ImageNet train at 2048-d)
+    live in device memory and each batch is gathered and normalised there, with no per-epoch host copy. When
+    they do not fit (:func:`keeps_on_device`), they stay in pinned host memory and each batch is gathered on
+    the host and sent over. Normalising per batch gives exactly the numbers of normalising the whole matrix:
+    the operations are per element (standardise) or per row (l2).
+    """
+
+    def __init__(self, features: np.ndarray, template: LinearProbe, device: str) -> None:
+        self.device = torch.device(device)
+        with warnings.catch_warnings():  # a read-only memory map from the cache: only ever read here
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            raw = torch.from_numpy(np.ascontiguousarray(features))
+        if raw.dtype not in (torch.float16, torch.bfloat16, torch.float32):
+            raw = raw.to(torch.float32)
+        self.on_device = keeps_on_device(raw, self.device)
+        if self.on_device:
+            self.raw = raw.to(self.device)
+        else:
+            self.raw = raw.pin_memory() if torch.cuda.is_available() else raw
+        self.normalize = template.normalize
+        self.shift = torch.from_numpy(template.shift.astype(np.float32)).to(self.device)
+        self.scale = torch.from_numpy(template.scale.astype(np.float32)).to(self.device)
+
+    @property
+    def count(self) -> int:
+        """Number of rows."""
+        return int(self.raw.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """Feature width."""
+        return int(self.raw.shape[1])
+
+    def batch(self, index: torch.Tensor) -> torch.Tensor:
+        """Rows ``index`` (a tensor on the probe's device), normalised, float32, on the probe's device."""
+        if self.on_device:
+            x = self.raw[index].to(torch.float32)
+        else:
+            x = self.raw[index.cpu()].to(self.device, non_blocking=True).to(torch.float32)
+        if self.normalize == "l2":
+            x = x / x.norm(dim=1, keepdim=True).clamp_min(_EPS)
+        elif self.normalize == "standardize":
+            x = (x - self.shift).mul_(self.scale)
+        return x
+
+
+DEVICE_HEADROOM = 0.8  # share of the free device memory the resident features may take
+
+
+def keeps_on_device(features: torch.Tensor, device: torch.device) -> bool:
+    """Whether ``features`` stay on ``device``: always on the CPU; on CUDA when they fit its free memory.
+
+    ``DEVICE_HEADROOM`` leaves room for the probe's batches and gradients.
+    """
+    if device.type == "cpu":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return features.numel() * features.element_size() < DEVICE_HEADROOM * free
+
+
 def _fit_sgd(
-    x: torch.Tensor, y: torch.Tensor, num_classes: int, spec: ProbeSpec, advance: Advance | None
+    x: ResidentFeatures, y: torch.Tensor, num_classes: int, spec: ProbeSpec, advance: Advance | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(spec.seed)
-    layer = torch.nn.Linear(x.shape[1], num_classes, dtype=x.dtype, device=x.device)
+    layer = torch.nn.Linear(x.dim, num_classes, dtype=torch.float32, device=x.device)
     with torch.no_grad():
-        layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator, dtype=x.dtype).mul_(0.01))
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator, dtype=torch.float32).mul_(0.01))
         layer.bias.zero_()
+    # Epoch orders are drawn on the probe's device: no per-epoch host copy (on the CPU, the same generator as above)
+    if x.device.type != "cpu":
+        generator = torch.Generator(device=x.device).manual_seed(spec.seed)
     optimizer = torch.optim.SGD(
         layer.parameters(),
         lr=spec.lr,
@@ -140,33 +207,21 @@ def _fit_sgd(
         nesterov=spec.nesterov and spec.momentum > 0,
         weight_decay=0.0 if spec.optimizer == "lars" else spec.weight_decay,  # LARS folds it in itself
     )
-    count = x.shape[0]
+    count = x.count
     for epoch in range(spec.epochs):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(spec, epoch)
-        order = torch.randperm(count, generator=generator).to(x.device)
+        order = torch.randperm(count, generator=generator, device=x.device)
         for start in range(0, count, spec.batch_size):
             index = order[start : start + spec.batch_size]
             optimizer.zero_grad()
-            F.cross_entropy(layer(x[index]), y[index]).backward()  # type: ignore[no-untyped-call]
+            F.cross_entropy(layer(x.batch(index)), y[index]).backward()  # type: ignore[no-untyped-call]
             if spec.optimizer == "lars":
                 _lars_scale(layer, spec.weight_decay)
             optimizer.step()
         if advance is not None:
             advance(1)
     return layer.weight.detach(), layer.bias.detach()
-
-
-def _normalised_float32(features: np.ndarray, template: LinearProbe, device: str) -> torch.Tensor:
-    """Features normalised in float32 on ``device`` without a float64 copy (ImageNet train is 10 GB)."""
-    x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
-    if template.normalize == "l2":
-        x = x / x.norm(dim=1, keepdim=True).clamp_min(_EPS)
-    elif template.normalize == "standardize":
-        shift = torch.from_numpy(template.shift.astype(np.float32)).to(device)
-        scale = torch.from_numpy(template.scale.astype(np.float32)).to(device)
-        x = (x - shift).mul_(scale)
-    return x
 
 
 def fit_probe(
@@ -198,9 +253,9 @@ def fit_probe(
         y = torch.from_numpy(targets.astype(np.int64))
         weight, bias = _fit_lbfgs(x, y, num_classes, spec, advance)
     else:
-        x = _normalised_float32(features, template, device)
+        resident = ResidentFeatures(features, template, device)
         y = torch.from_numpy(targets.astype(np.int64)).to(device)
-        weight, bias = _fit_sgd(x, y, num_classes, spec, advance)
+        weight, bias = _fit_sgd(resident, y, num_classes, spec, advance)
     return LinearProbe(
         weight.cpu().numpy().astype(np.float64),
         bias.cpu().numpy().astype(np.float64),

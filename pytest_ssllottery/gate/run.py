@@ -87,6 +87,7 @@ class LotteryRun:
         self.verdicts: dict[str, Verdict] = {}
         self.throughput: dict[str, ThroughputRecord] = {}
         self._context: dict[str, Any] | None = None
+        self._planned: list[str] | None = None
 
     @staticmethod
     def _source(settings: BaselineSettings) -> Any:
@@ -99,7 +100,14 @@ class LotteryRun:
         """The compute engine, created on first use (the controller of an xdist run never needs one)."""
         if self._engine is None:
             self._engine = Engine(self.suite, self.config.run, self.progress)
+            self._engine.plan(self._planned)
         return self._engine
+
+    def plan(self, methods: list[str] | None) -> None:
+        """The methods this process computes (one decode per dataset feeds those sharing a geometry); None: unknown."""
+        self._planned = methods
+        if self._engine is not None:
+            self._engine.plan(methods)
 
     def context(self) -> dict[str, Any]:
         """Versions, machine, device, date and commit of this run (``provenance.run_context``), computed once."""
@@ -220,6 +228,7 @@ class LotteryRun:
 
     def compute_all(self) -> None:
         """Compute every cell and aggregate without judging, and keep them (``ssllottery run``)."""
+        self.plan([m.name for m in self.suite.methods])
         for method in self.suite.methods:
             for dataset in self.suite.eval_datasets:
                 self.receive(RECORD_PROPERTY, self.engine.cell(method.name, dataset.name).to_dict())

@@ -20,6 +20,7 @@ from .options import add_options, build_settings
 from .throughput import RegressionsAsItemFailures, benchmark_info_source, benchmarks_wanted
 
 if TYPE_CHECKING:
+    from ..compute.distributed import Ranks
     from ..gate.run import LotteryRun
 
 
@@ -54,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _suite_requested(config):
         return
     settings = build_settings(config)
+    ranks = _torchrun_ranks(config, settings)
     try:
         lottery = _run(config, settings)
     except SslLotteryError as exc:
@@ -71,7 +73,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[BENCHMARK_KEY] = benchmarks_wanted(config)
     if config.stash[BENCHMARK_KEY]:
         config.pluginmanager.register(RegressionsAsItemFailures(lottery.suite.name), "ssl-lottery-regressions")
-    config.pluginmanager.register(LotteryPlugin(config, settings, lottery, selection), "ssl-lottery-run")
+    config.pluginmanager.register(LotteryPlugin(config, settings, lottery, selection, ranks), "ssl-lottery-run")
+
+
+def _torchrun_ranks(config: pytest.Config, settings: Settings) -> Ranks | None:
+    """Under torchrun: this process's ranks, with the process group joined; None otherwise."""
+    from ..compute.distributed import ranks_from_environment, start
+
+    ranks = ranks_from_environment()
+    if ranks is None:
+        return None
+    if getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError(
+            "torchrun and pytest-xdist (-n) both start processes: under torchrun every rank extracts a shard of "
+            "each dataset and rank 0 runs the items, so drop -n (see 'torchrun and pytest-xdist' in the README)"
+        )
+    start(ranks, settings.run.device)
+    return ranks
 
 
 def _run(config: pytest.Config, settings: Settings) -> LotteryRun:
@@ -144,14 +162,21 @@ class LotteryPlugin:
     """The hooks of one ``--ssl-suite`` run; state lives here and in ``config.stash``."""
 
     def __init__(
-        self, config: pytest.Config, settings: Settings, lottery: LotteryRun, selection: list[str] | None = None
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        lottery: LotteryRun,
+        selection: list[str] | None = None,
+        ranks: Ranks | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.lottery = lottery
         self.selection = selection or []
-        self.reporting = not hasattr(config, "workerinput")
+        self.ranks = ranks
+        self.reporting = not hasattr(config, "workerinput") and (ranks is None or ranks.leader)
         self.summary = ""
+        self.planned: tuple[list[str], list[str]] = ([], [])
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """The suite, device, baselines and cache, under pytest's own header."""
@@ -190,6 +215,9 @@ class LotteryPlugin:
 
         suite = self.lottery.suite
         methods, datasets = selected_cells(items)
+        if not hasattr(self.config, "workerinput"):  # an xdist worker computes its own methods, decoding for each
+            self.lottery.plan(methods)
+        self.planned = (methods, datasets)
         missing = [m.name for m in suite.methods if m.name in methods and m.probe.kind == "official-head"]
         missing = [name for name in missing if not suite.method(name).head_checkpoint]
         if missing:
@@ -204,6 +232,25 @@ class LotteryPlugin:
         problems = missing_inputs(suite, self.settings.run, methods, datasets) if methods else []
         if problems:
             raise pytest.UsageError(preflight_message(problems, any("checkpoint" in p for p in problems)))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """Under torchrun: every rank extracts its shards of the missing features; then rank 0 alone runs the items."""
+        if self.ranks is None or session.config.option.collectonly:
+            return None
+        from ..compute.sharded import extract_sharded
+
+        methods, datasets = self.planned
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        try:
+            stored = extract_sharded(self.lottery.engine, methods, datasets, self.ranks) if methods else 0
+            note = f"{stored} feature sets extracted across {self.ranks.world} ranks"
+        except SslLotteryError as exc:  # rank 0 recomputes what is missing and fails the items that hit the error
+            note = f"sharded extraction stopped ({exc}); rank 0 computes what is missing itself"
+        if reporter is not None:
+            role = "runs the items and reports" if self.ranks.leader else "leaves the items and the report to rank 0"
+            reporter.write_line(f"ssl-lottery: rank {self.ranks.rank} of {self.ranks.world}: {note}; it {role}")
+        return None if self.ranks.leader else True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -225,7 +272,21 @@ class LotteryPlugin:
             name_testcase(self.config, report)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Update baselines if asked; write JSON/Markdown reports (reporting process only)."""
+        """Update baselines if asked; write JSON/Markdown reports (reporting process only); share rank 0's status."""
+        self._finish(session)
+        if self.ranks is not None and not session.config.option.collectonly:
+            from ..compute.distributed import broadcast
+
+            session.exitstatus = broadcast(int(session.exitstatus) if self.ranks.leader else None)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Leave the torchrun process group."""
+        if self.ranks is not None:
+            from ..compute.distributed import stop
+
+            stop()
+
+    def _finish(self, session: pytest.Session) -> None:
         if not self.reporting:
             return
         from ..report.finish import View, finish_run

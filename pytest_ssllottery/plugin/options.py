@@ -41,6 +41,12 @@ def _value(config: pytest.Config, flag: Flag) -> Any:
 
 
 def _worker_index(config: pytest.Config) -> int | None:
+    """The xdist worker number, or torchrun's LOCAL_RANK: it picks the GPU of ``--ssl-device auto``."""
+    from ..compute.distributed import ranks_from_environment
+
+    ranks = ranks_from_environment()
+    if ranks is not None:
+        return ranks.local_rank
     workerinput = getattr(config, "workerinput", None)
     if not workerinput:
         return None

@@ -13,6 +13,7 @@ from . import toml as toml_reader
 from .fields import Table
 from .spec import (
     CONTRACTS,
+    FEATURE_STORAGE,
     GATE_MODES,
     INTERPOLATIONS,
     NORMALIZATIONS,
@@ -203,6 +204,7 @@ def parse_suite(data: dict[str, Any], path: Path) -> Suite:
             "num_classes",
             "markers",
             "bootstrap_resamples",
+            "feature_storage",
         ]
     )
     probe = parse_probe(root.table("probe"), ProbeSpec())
@@ -248,6 +250,7 @@ def parse_suite(data: dict[str, Any], path: Path) -> Suite:
         aggregate_weights=weights,
         markers=tuple(head.list_of("markers", str, [])),
         bootstrap_resamples=head.integer("bootstrap_resamples", 1000, minimum=0),
+        feature_storage=head.string("feature_storage", "float32", choices=FEATURE_STORAGE),
     )
 
 

@@ -227,3 +227,50 @@ def test_official_head_override_without_heads_is_one_usage_error(
     )
     assert "FAILED" not in result.stdout.str()
     run(pytester, path, "--ssl-probe", "kind=official-head", "--ssl-update-baselines", "-k", "swav and val")
+
+
+def test_one_decode_feeds_every_planned_method_of_a_geometry(
+    pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from pytest_ssllottery.compute.engine import Engine
+    from pytest_ssllottery.compute.prepare import prepare_suite
+    from pytest_ssllottery.compute.preprocessing import geometry
+    from pytest_ssllottery.datasets.sources import FileSource
+    from pytest_ssllottery.suite.settings import RunSettings
+
+    path, _ = derived
+    suite = prepare_suite(path)
+
+    def engine(cache: str) -> Engine:
+        settings = RunSettings(cache_dir=pytester.path / cache, data_root=pytester.path / "data", skip_corrupt=True)
+        return Engine(suite, settings)
+
+    decodes: list[str] = []
+    original = FileSource.open
+
+    def counted(self: FileSource, index: int):  # type: ignore[no-untyped-def]
+        decodes.append(self.files[index])
+        return original(self, index)
+
+    monkeypatch.setattr(FileSource, "open", counted)
+    grouped = engine("grouped")
+    grouped.plan([m.name for m in suite.methods])
+    moco = suite.method("moco_v2")
+    v2 = grouped.dataset("v2")
+    decodes.clear()
+    grouped.features(moco, v2)
+    assert len(decodes) == len(v2)  # one pass over V2 ...
+    peers = [m for m in suite.methods if geometry(m.preprocessing) == geometry(moco.preprocessing)]
+    assert len(peers) > 2
+    for method in peers:  # ... stored every bilinear method's features (SwAV's other std included)
+        assert grouped.cache.has("features", grouped.feature_key(method, v2)), method.name
+    dino = suite.method("dino")
+    assert not grouped.cache.has("features", grouped.feature_key(dino, v2))  # bicubic: its own decode
+
+    alone = engine("alone")  # no plan: one decode per method, the same numbers
+    for method in (moco, suite.method("swav")):
+        np.testing.assert_array_equal(
+            alone.features(method, alone.dataset("v2"))[0].features, grouped.features(method, v2)[0].features
+        )

@@ -160,3 +160,11 @@ def test_provenance_comes_from_pytest_benchmark_hooks(pytester: pytest.Pytester,
     assert len(entries) == 8
     assert {entry["provenance"]["machine"]["node"] for entry in entries} == {"ci-runner-7"}
     assert {entry["provenance"]["commit"]["id"] for entry in entries} == {report["context"]["commit"].get("id")}
+
+
+def test_benchmark_only_runs_the_throughput_items_and_skips_the_rest(pytester: pytest.Pytester) -> None:
+    suite = _suite(pytester)
+    result = _run(pytester, suite, "--benchmark-only", "--benchmark-min-rounds=2", "-rs")
+    result.assert_outcomes(passed=2, skipped=9)
+    assert "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*Skipping non-benchmark (--benchmark-only active)*"])
