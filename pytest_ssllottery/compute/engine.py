@@ -20,19 +20,19 @@ from ..checkpoints.backbone import LoadedBackbone, load_backbone
 from ..checkpoints.io import sha256_of
 from ..datasets import EvalDataset, LoadContext, load_dataset
 from ..datasets.labels import correctness, predict
-from ..datasets.sources import ArraySource, FileSource
+from ..datasets.sources import FileSource
 from ..errors import NonFiniteError, SpecError
 from ..stats import pack_bits
 from ..suite.settings import RunSettings
 from ..suite.spec import MethodSpec, Suite
 from .cache import ArtifactCache, cache_key
 from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features, extract_group
+from .knn import KNN_VERSION, KnnClassifier
 from .preflight import checkpoint_path
-from .preprocessing import arrays_to_tensor, geometry, pil_transform
+from .preprocessing import geometry
 from .probe import PROBE_VERSION, LinearProbe, fit_probe
 from .progress import NullProgress, Progress
 from .records import AggregateRecord, CellRecord
-from .throughput import ThroughputTarget, throughput_target
 
 LOADER_VERSION = 1
 
@@ -75,7 +75,7 @@ class Engine:
         self._datasets: dict[str, EvalDataset] = {}
         self._digests: dict[str, str] = {}
         self._backbones: dict[str, LoadedBackbone] = {}
-        self._probes: dict[str, tuple[LinearProbe, str]] = {}
+        self._probes: dict[str, tuple[LinearProbe | KnnClassifier, str]] = {}
         self._cells: dict[tuple[str, str], CellRecord] = {}
         self._aggregates: dict[str, AggregateRecord] = {}
         self._planned: tuple[str, ...] | None = None
@@ -255,9 +255,12 @@ class Engine:
             "device": "cpu" if method.probe.optimizer == "lbfgs" else self.settings.device,
         }
 
-    def probe(self, method: MethodSpec) -> tuple[LinearProbe, str]:
-        """The method's linear probe, trained once on its train features (cached by content)."""
+    def probe(self, method: MethodSpec) -> tuple[LinearProbe | KnnClassifier, str]:
+        """The method's classifier: its linear probe (trained once, cached by content), head, or weighted k-NN."""
         if method.name in self._probes:
+            return self._probes[method.name]
+        if method.probe.kind == "knn":
+            self._probes[method.name] = self._knn(method)
             return self._probes[method.name]
         if method.probe.kind != "linear":
             from .official_head import load_official_head
@@ -290,26 +293,29 @@ class Engine:
         self._probes[method.name] = result
         return result
 
-    # -- speed ---------------------------------------------------------------------------------------
-    def input_shape(self, method: MethodSpec) -> tuple[int, int, int]:
-        """(C, H, W) of what extraction feeds ``method``: its crop, else one reference image after preprocessing."""
-        pre = method.preprocessing
-        if pre.crop:
-            return (3, pre.crop, pre.crop)
-        source = self.dataset(self.suite.reference).images
-        if isinstance(source, ArraySource):
-            sample = arrays_to_tensor(source.images[:1], pre)[0]
-        else:
-            sample = pil_transform(pre)(source.open(0))
-        channels, height, width = sample.shape
-        return (int(channels), int(height), int(width))
-
-    def throughput_target(self, method_name: str) -> ThroughputTarget:
-        """The method's forward pass on a seeded batch, ready to time (checks the checkpoint pin first)."""
-        method = self.suite.method(method_name)
-        self.checkpoint_digest(method)
-        model = self.backbone(method).model
-        return throughput_target(model, self.input_shape(method), method.preprocessing, self.extraction_settings())
+    def _knn(self, method: MethodSpec) -> tuple[KnnClassifier, str]:
+        """Weighted k-NN over the method's (memory-mapped) train features; nothing to train or cache."""
+        train = self.train_dataset(method)
+        found, feature_key = self.features(method, train)
+        every = bool(found.valid.all())
+        classifier = KnnClassifier(
+            found.features if every else found.features[found.valid],
+            train.labels.targets if every else train.labels.targets[found.valid],
+            self.suite.num_classes,
+            k=method.probe.k,
+            temperature=method.probe.temperature,
+            device=self.settings.device,
+        )
+        key = cache_key(
+            {
+                "kind": "knn",
+                "features": feature_key,
+                "labels": train.labels.fingerprint(),
+                "probe": method.probe.as_dict(),
+                "version": KNN_VERSION,
+            }
+        )
+        return classifier, key
 
     # -- results -------------------------------------------------------------------------------------
     def cell(self, method_name: str, dataset_name: str) -> CellRecord:
@@ -321,7 +327,11 @@ class Engine:
         dataset = self.dataset(dataset_name)
         probe, probe_key = self.probe(method)
         found, feature_key = self.features(method, dataset)
-        logits = probe.logits(found.features)
+        if isinstance(probe, KnnClassifier):
+            subset = dataset.labels.classes if dataset.labels.contract == "subset" else None
+            logits = probe.logits(found.features, tuple(subset) if subset is not None else None)
+        else:
+            logits = probe.logits(found.features)
         check_finite(logits, f"method {method.name!r} on dataset {dataset.name!r}: probe logits")
         hits = correctness(predict(logits, dataset.labels), dataset.labels, found.valid)
         fingerprint = dataset.fingerprint()

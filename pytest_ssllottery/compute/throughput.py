@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..suite.spec import Preprocessing
+from ..datasets.sources import ArraySource
+from ..suite.spec import MethodSpec, Preprocessing
 from .features import ExtractionSettings, forward_batch, prepare_model
-from .preprocessing import arrays_to_tensor
+from .preprocessing import arrays_to_tensor, pil_transform
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 BATCH_SEED = 0
 
@@ -116,3 +120,25 @@ def throughput_target(
         dtype=settings.dtype,
         memory_format="channels_last" if settings.cuda else "contiguous",
     )
+
+
+def input_shape(engine: Engine, method: MethodSpec) -> tuple[int, int, int]:
+    """(C, H, W) of what extraction feeds ``method``: its crop, else one reference image after preprocessing."""
+    pre = method.preprocessing
+    if pre.crop:
+        return (3, pre.crop, pre.crop)
+    source = engine.dataset(engine.suite.reference).images
+    if isinstance(source, ArraySource):
+        sample = arrays_to_tensor(source.images[:1], pre)[0]
+    else:
+        sample = pil_transform(pre)(source.open(0))
+    channels, height, width = sample.shape
+    return (int(channels), int(height), int(width))
+
+
+def method_throughput_target(engine: Engine, method_name: str) -> ThroughputTarget:
+    """A suite method's forward pass on a seeded batch, ready to time (checks the checkpoint pin first)."""
+    method = engine.suite.method(method_name)
+    engine.checkpoint_digest(method)
+    model = engine.backbone(method).model
+    return throughput_target(model, input_shape(engine, method), method.preprocessing, engine.extraction_settings())

@@ -64,7 +64,9 @@ def measure_throughput(benchmark: Any, request: pytest.FixtureRequest) -> None:
     assert item.parent is not None
     lottery = item.config.stash[RUN_KEY]
     method = item.parent.name
-    target = lottery.engine.throughput_target(method)
+    from ..compute.throughput import method_throughput_target
+
+    target = method_throughput_target(lottery.engine, method)
     rounds = max(1, int(item.config.getoption("benchmark_min_rounds", 5) or 5))
     info = {
         "batch_size": target.batch_size,

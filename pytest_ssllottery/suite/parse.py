@@ -52,7 +52,7 @@ def _preprocessing(table: Table, base: Preprocessing) -> Preprocessing:
 
 def parse_probe(table: Table, base: ProbeSpec) -> ProbeSpec:
     """A probe table over ``base`` (the suite's protocol, or the suite default for the [probe] table)."""
-    table.reject_unknown(list(base.as_dict()))
+    table.reject_unknown([*base.as_dict(), "k", "temperature"])
     return ProbeSpec(
         kind=table.string("kind", base.kind, PROBE_KINDS),
         optimizer=table.string("optimizer", base.optimizer, OPTIMIZERS),
@@ -67,6 +67,8 @@ def parse_probe(table: Table, base: ProbeSpec) -> ProbeSpec:
         normalize=table.string("normalize", base.normalize, NORMALIZATIONS),
         train_per_class=table.integer("train_per_class", base.train_per_class, minimum=0),
         seed=table.integer("seed", base.seed),
+        k=table.integer("k", base.k, minimum=1),
+        temperature=table.number("temperature", base.temperature, minimum=1e-6),
     )
 
 

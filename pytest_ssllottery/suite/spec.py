@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import SpecError
 
 SCHEMA_VERSION = 1
-PROBE_KINDS = ("linear", "official-head")
+PROBE_KINDS = ("linear", "official-head", "knn")
 OPTIMIZERS = ("lbfgs", "sgd", "lars")
 SCHEDULES = ("cosine", "step", "constant")
 NORMALIZATIONS = ("none", "l2", "standardize")
@@ -48,7 +48,7 @@ class Preprocessing:
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """The linear-probe protocol (suite default, overridable per method)."""
+    """The evaluation protocol: a linear probe, the released head, or weighted k-NN (suite default, per method)."""
 
     kind: str = "linear"
     optimizer: str = "lbfgs"
@@ -63,10 +63,13 @@ class ProbeSpec:
     normalize: str = "standardize"
     train_per_class: int = 0
     seed: int = 0
+    k: int = 20  # kind = "knn": neighbours that vote
+    temperature: float = 0.07  # kind = "knn": votes weigh exp(similarity / temperature)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict, for cache keys and provenance."""
-        return {
+        """Plain dict, for cache keys and provenance (``k`` and ``temperature`` only for the k-NN protocol)."""
+        knn = {"k": self.k, "temperature": self.temperature} if self.kind == "knn" else {}
+        return knn | {
             "kind": self.kind,
             "optimizer": self.optimizer,
             "epochs": self.epochs,

@@ -145,3 +145,17 @@ def test_significant_gate_ignores_a_few_images_but_not_a_large_drop(
     noise_aware.assert_outcomes(failed=significant, passed=9 - significant)
     if significant:
         noise_aware.stdout.fnmatch_lines(["*one-sided McNemar exact (b=0, c=10): p = *Holm over 6 cells*"])
+
+
+def test_the_knn_protocol_runs_gates_and_records_its_settings(pytester: pytest.Pytester, run_tiny) -> None:
+    """``--ssl-probe kind=knn``: DINO's weighted k-NN instead of a linear probe, end to end."""
+    first = run_tiny("--ssl-probe", "kind=knn", "--ssl-probe", "k=5", "--ssl-update-baselines")
+    first.assert_outcomes(passed=9)
+    stored = json.loads((pytester.path / "baselines" / "tiny.json").read_text())
+    probe = stored["cells"]["alpha::val"]["provenance"]["probe"]
+    assert probe["kind"] == "knn"
+    assert probe["k"] == 5
+    assert probe["temperature"] == 0.07
+    again = run_tiny("--ssl-probe", "kind=knn", "--ssl-probe", "k=5")
+    again.assert_outcomes(passed=9)
+    assert not list((pytester.path / ".ssl_cache" / "probes").rglob("*.npz"))  # nothing trained, nothing cached
