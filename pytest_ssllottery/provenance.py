@@ -109,7 +109,7 @@ def machine_shape(info: Mapping[str, Any]) -> dict[str, Any]:
 
 def commit_shape(info: Mapping[str, Any]) -> dict[str, Any]:
     """Any commit info (ours, or pytest-benchmark's) in the one shape; {} when there is no commit."""
-    if not info or not info.get("id"):
+    if not info or not info.get("id") or info.get("id") == "unversioned":  # pytest-benchmark's word for no git
         return {}
     return {name: info.get(name) for name in COMMIT_FIELDS}
 

@@ -19,9 +19,13 @@ def table_weights(suite: Suite, cells: Iterable[CellRecord]) -> dict[str, float]
 
 
 def result_table(suite: Suite, cells: Iterable[CellRecord]) -> ResultTable:
-    """The results table of ``cells``, in suite order."""
-    chosen = {c.key: c for c in cells}
-    methods = tuple(m.name for m in suite.methods if any(c.method == m.name for c in chosen.values()))
+    """The results table of ``cells`` in suite order, under the suite's own protocol.
+
+    The ``@<protocol>`` variants' cells are left out here; ``analysis.protocols`` compares them.
+    """
+    primary = {m.name for m in suite.primary_methods}
+    chosen = {c.key: c for c in cells if c.method in primary}
+    methods = tuple(m.name for m in suite.primary_methods if any(c.method == m.name for c in chosen.values()))
     datasets = tuple(d.name for d in suite.eval_datasets if any(c.dataset == d.name for c in chosen.values()))
     return ResultTable(
         cells={(c.method, c.dataset): TableCell(c.accuracy, c.n, c.correctness()) for c in chosen.values()},

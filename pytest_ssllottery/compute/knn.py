@@ -90,9 +90,10 @@ class KnnClassifier:
             best = torch.full((len(query), 0), -2.0, device=device)
             best_labels = torch.zeros((len(query), 0), dtype=torch.int64, device=device)
             for train, labels in chunks:
-                similarity = query @ train.T
-                merged = torch.cat([best, similarity], dim=1)
-                merged_labels = torch.cat([best_labels, labels.expand(len(query), -1)], dim=1)
+                # the chunk's own top k first: only (queries x 2k) values and labels are ever merged
+                top, index = (query @ train.T).topk(min(k, len(labels)), dim=1)
+                merged = torch.cat([best, top], dim=1)
+                merged_labels = torch.cat([best_labels, labels[index]], dim=1)
                 best, position = merged.topk(min(k, merged.shape[1]), dim=1)
                 best_labels = merged_labels.gather(1, position)
             votes = torch.zeros((len(query), self.num_classes), dtype=torch.float32, device=device)

@@ -126,8 +126,10 @@ class LotteryRun:
         """What the run will do, for pytest's header."""
         suite, run, target = self.suite, self.config.run, self.config.baselines
         bundled = target is not None and self.baseline_source != target.path
+        variants = len(suite.methods) - len(suite.primary_methods)
+        also = f" (+{variants} as {', '.join(f'@{p}' for p in suite.extra_protocols)})" if variants else ""
         lines = [
-            f"ssl-lottery: suite {suite.name} ({suite.path}): {len(suite.methods)} methods x "
+            f"ssl-lottery: suite {suite.name} ({suite.path}): {len(suite.primary_methods)} methods{also} x "
             f"{len(suite.eval_datasets)} datasets, reference {suite.reference}, gate {suite.gate.mode}, "
             f"device {run.device}",
             f"ssl-lottery: baselines {self.source_label()}"
@@ -252,7 +254,7 @@ class LotteryRun:
 
     def fresh_fits(self) -> dict[str, dict[str, Any]]:
         """Fits over this run's cells, for every dataset where every method of the suite was evaluated."""
-        every = {m.name for m in self.suite.methods}
+        every = {m.name for m in self.suite.primary_methods}
         analysis = suite_analysis(self.suite, self.cells.values())
         fits: dict[str, dict[str, Any]] = {}
         for dataset, fit in analysis.robustness_fits.items():

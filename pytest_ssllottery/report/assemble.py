@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..analysis.compare import Analysis
+from ..analysis.protocols import ProtocolComparison
 from ..compute.records import AggregateRecord, CellRecord
 from ..compute.throughput import ThroughputRecord
 from ..gate.baselines import BaselineStore, Change
@@ -46,6 +47,7 @@ def report_input(
     context: Mapping[str, Any] | None = None,
     unused: Sequence[str] = (),
     throughput: Mapping[str, ThroughputRecord] | None = None,
+    protocols: Sequence[ProtocolComparison] = (),
 ) -> ReportInput:
     """Everything the report of a suite run shows; ``context`` is where and when it ran (``provenance``)."""
     return ReportInput(
@@ -62,4 +64,5 @@ def report_input(
         context=dict(context or {}),
         unused=tuple(unused),
         throughput=dict(throughput or {}),
+        protocols=tuple(protocols),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..analysis.protocols import compare_protocols
 from ..analysis.suite_table import suite_analysis
 from ..gate.baselines import Change
 from ..gate.run import LotteryRun
@@ -70,4 +71,5 @@ def run_report(run: LotteryRun, notes: list[str], changes: list[Change], with_co
         context,
         records.unused,
         records.throughput,
+        compare_protocols(run.suite, analysis, records.cells),
     )

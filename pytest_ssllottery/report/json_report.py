@@ -180,4 +180,17 @@ def render_json(report: ReportData) -> dict[str, Any]:
         "notes": list(data.notes),
         "skipped": {data.node_id(k): v for k, v in sorted(data.skipped.items())},
         "throughput": {data.node_id(r.key): r.to_dict() for _, r in sorted(data.throughput.items())},
+        "protocols": [
+            {
+                "protocol": c.protocol,
+                "primary": c.primary,
+                "kendall_tau": {
+                    column: {"estimate": _number(t.estimate), "low": _number(t.low), "high": _number(t.high)}
+                    for column, t in c.agreement.items()
+                },
+                "winners": {column: {c.primary: a, c.protocol: b} for column, (a, b) in c.winners.items()},
+                "analysis": analysis_to_dict(c.analysis),
+            }
+            for c in data.protocols
+        ],
     }

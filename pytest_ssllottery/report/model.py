@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..analysis.compare import Analysis
+from ..analysis.protocols import ProtocolComparison
 from ..compute.throughput import ThroughputRecord
 from ..gate.baselines import Change
 from ..gate.verdicts import Verdict
@@ -38,6 +39,7 @@ class ReportInput:
     suite: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     throughput: Mapping[str, ThroughputRecord] = field(default_factory=dict)  # per method, when timed
+    protocols: Sequence[ProtocolComparison] = ()  # the suite's protocol against each extra one
 
     @property
     def alpha(self) -> float:

@@ -19,6 +19,7 @@ from .lines import failure_lines, gate_lines, lottery_lines, skipped_lines, unde
 from .method_cells import method_column, method_name
 from .model import Cell, Column, ReportData, ReportInput, Section, Span
 from .numbers import STATUS_STYLE, arrow, fmt, measure_label, rank_text, short_names, signed
+from .protocol_section import protocol_section
 from .sensitivity import sensitivity_section
 
 BEST = "*"
@@ -258,6 +259,7 @@ def build_report(data: ReportInput, verbosity: int = 0) -> ReportData:
             sections.append(agreement_section(analysis))
         if analysis.effective_robustness:
             sections.append(robustness_section(data))
+        sections += [protocol_section(data, comparison) for comparison in data.protocols]
         sections.append(sensitivity_section(data))
         sections += [
             Section("legend", lines=(f"Legend: {LEGEND}",)),

@@ -5,6 +5,7 @@ Errors name the file, the dotted key, what was expected and what was found (see 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from . import toml as toml_reader
 from .fields import Table
 from .spec import (
     CONTRACTS,
+    EXTRA_PROTOCOLS,
     FEATURE_STORAGE,
     GATE_MODES,
     INTERPOLATIONS,
@@ -73,9 +75,24 @@ def parse_probe(table: Table, base: ProbeSpec) -> ProbeSpec:
 
 
 def _check_name(table: Table, name: str, reserved: str) -> None:
-    """Names become pytest node ids: no separators, not the reserved item name."""
-    if not name or "::" in name or "/" in name or " " in name or name == reserved:
-        raise table.fail("name", f"a non-empty name without '::', '/' or spaces, other than {reserved!r}", name)
+    """Names become pytest node ids: no separators, not the reserved item name; '@' marks protocol variants."""
+    if not name or "::" in name or "/" in name or " " in name or "@" in name or name == reserved:
+        raise table.fail("name", f"a non-empty name without '::', '/', '@' or spaces, other than {reserved!r}", name)
+
+
+def protocol_variants(methods: tuple[MethodSpec, ...], protocols: tuple[str, ...]) -> tuple[MethodSpec, ...]:
+    """``<method>@<protocol>`` for every method and extra protocol: same backbone, the protocol's classifier.
+
+    A method already scored by that protocol gets no variant; an official head is replaced by the protocol.
+    """
+    variants = []
+    for protocol in protocols:
+        for method in methods:
+            if method.probe.kind == protocol:
+                continue
+            probe = replace(method.probe, kind=protocol)
+            variants.append(replace(method, name=f"{method.name}@{protocol}", probe=probe, variant_of=method.name))
+    return tuple(variants)
 
 
 def _dataset(table: Table) -> DatasetSpec:
@@ -207,12 +224,18 @@ def parse_suite(data: dict[str, Any], path: Path) -> Suite:
             "markers",
             "bootstrap_resamples",
             "feature_storage",
+            "extra_protocols",
         ]
     )
     probe = parse_probe(root.table("probe"), ProbeSpec())
     pre = _preprocessing(root.table("preprocessing"), Preprocessing())
     datasets = tuple(_dataset(t) for t in root.tables("datasets"))
     methods = tuple(_method(t, pre, probe) for t in root.tables("methods"))
+    extra = tuple(head.list_of("extra_protocols", str, []))
+    for protocol in extra:
+        if protocol not in EXTRA_PROTOCOLS:
+            raise head.fail("extra_protocols", f"a list of protocols among {', '.join(EXTRA_PROTOCOLS)}", protocol)
+    methods += protocol_variants(methods, extra)
     _unique(root, "datasets", [d.name for d in datasets])
     _unique(root, "methods", [m.name for m in methods])
     names = [d.name for d in datasets]
@@ -253,6 +276,7 @@ def parse_suite(data: dict[str, Any], path: Path) -> Suite:
         markers=tuple(head.list_of("markers", str, [])),
         bootstrap_resamples=head.integer("bootstrap_resamples", 1000, minimum=0),
         feature_storage=head.string("feature_storage", "float32", choices=FEATURE_STORAGE),
+        extra_protocols=extra,
     )
 
 

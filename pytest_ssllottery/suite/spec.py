@@ -23,6 +23,7 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 # Label-space contracts (see datasets.labels): how a dataset's predictions are scored.
 CONTRACTS = ("full", "subset", "multilabel")
 FEATURE_STORAGE = ("float32", "float16")
+EXTRA_PROTOCOLS = ("knn", "linear")
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class MethodSpec:
     probe: ProbeSpec = field(default_factory=ProbeSpec)
     head_checkpoint: str | None = None
     head_sha256: str | None = None
+    variant_of: str | None = None  # ``<method>@<protocol>``: the method this scores with an extra protocol
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,12 @@ class Suite:
     markers: tuple[str, ...] = ()
     bootstrap_resamples: int = 1000
     feature_storage: str = "float32"  # dtype of cached features: "float16" halves the cache (ImageNet: 5 GB/method)
+    extra_protocols: tuple[str, ...] = ()  # each method is also scored as ``<method>@<protocol>`` (``knn``)
+
+    @property
+    def primary_methods(self) -> tuple[MethodSpec, ...]:
+        """The methods under the suite's own protocol (without the ``@<protocol>`` variants)."""
+        return tuple(m for m in self.methods if m.variant_of is None)
 
     def dataset(self, name: str) -> DatasetSpec:
         """The dataset of that name."""

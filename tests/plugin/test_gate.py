@@ -159,3 +159,29 @@ def test_the_knn_protocol_runs_gates_and_records_its_settings(pytester: pytest.P
     again = run_tiny("--ssl-probe", "kind=knn", "--ssl-probe", "k=5")
     again.assert_outcomes(passed=9)
     assert not list((pytester.path / ".ssl_cache" / "probes").rglob("*.npz"))  # nothing trained, nothing cached
+
+
+def test_extra_protocols_gate_each_variant_and_report_the_protocol_lottery(pytester: pytest.Pytester) -> None:
+    from fabricate import tiny_suite
+
+    suite = tiny_suite(pytester.path, {"alpha": (1, "moco"), "beta": (2, "dino"), "gamma": (3, "swav")})
+    suite.write_text(
+        suite.read_text().replace("bootstrap_resamples = 50", 'bootstrap_resamples = 50\nextra_protocols = ["knn"]')
+    )
+    args = ("--ssl-suite", str(suite), "--ssl-data-root", "data", "-p", "no:cacheprovider")
+    first = pytester.runpytest(*args, "--ssl-update-baselines")
+    first.assert_outcomes(passed=2 * 3 * 4 + 1)
+    stored = json.loads((pytester.path / "baselines" / "tiny.json").read_text())
+    assert "alpha@knn::val" in stored["cells"]
+    assert "alpha@knn" in stored["aggregates"]
+    report = pytester.runpytest(*args, "--ssl-report-json", "r.json", "--color=no")
+    report.assert_outcomes(passed=25)
+    report.stdout.fnmatch_lines(["Protocol lottery: linear against knn*", "*Kendall tau between the two protocols*"])
+    data = json.loads((pytester.path / "r.json").read_text())
+    assert data["analysis"]["methods"] == ["alpha", "beta", "gamma"]  # the suite's protocol only, no @knn
+    (comparison,) = data["protocols"]
+    assert comparison["protocol"] == "knn"
+    assert comparison["primary"] == "linear"
+    accuracy = comparison["analysis"]["accuracy"]
+    assert accuracy["alpha"]["val"] == pytest.approx(stored["cells"]["alpha@knn::val"]["accuracy"], abs=1e-3)
+    assert set(comparison["kendall_tau"]) == {"val", "shifted", "subset", "weighted_average", "geometric_mean"}

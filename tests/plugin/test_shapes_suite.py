@@ -24,8 +24,11 @@ def _run(pytester: pytest.Pytester, cache: Path, *args: str) -> pytest.RunResult
 
 def test_bundled_suite_passes_against_the_shipped_baselines(pytester: pytest.Pytester, shared_cache: Path) -> None:
     result = _run(pytester, shared_cache)
-    result.assert_outcomes(passed=10 * 6 + 10 + 1)
-    result.stdout.fnmatch_lines(["*suite shapes*10 methods x 6 datasets*", "*bundled copy*", "*SSL lottery report*"])
+    result.assert_outcomes(passed=2 * (10 * 6 + 10) + 1)  # every member under the linear probe and k-NN
+    result.stdout.fnmatch_lines(
+        ["*suite shapes*10 methods (+10 as @knn) x 6 datasets*", "*bundled copy*", "*SSL lottery report*"]
+    )
+    result.stdout.fnmatch_lines(["Protocol lottery: linear against knn*", "*Kendall tau between the two protocols*"])
     assert not (pytester.path / "baselines").exists()
 
 
@@ -41,7 +44,7 @@ def test_a_regression_against_a_stored_baseline_fails_and_says_how_to_accept(
 
     result = _run(pytester, shared_cache, "-k", "supervised")
 
-    result.assert_outcomes(passed=6, failed=1, deselected=64)
+    result.assert_outcomes(passed=13, failed=1, deselected=127)  # supervised and supervised@knn
     result.stdout.fnmatch_lines(
         [
             "supervised::val regressed by 5.00 points",
@@ -58,7 +61,7 @@ def test_update_starts_a_local_file_from_the_bundled_one_and_keeps_every_other_e
 ) -> None:
     result = _run(pytester, shared_cache, "-k", "dino and sketch", "--ssl-update-baselines")
 
-    result.assert_outcomes(passed=1, deselected=70)
+    result.assert_outcomes(passed=2, deselected=139)  # dino::sketch and dino@knn::sketch
     written = json.loads((pytester.path / "baselines" / "shapes.json").read_text())
     shipped = json.loads((bundled_baselines_dir() / "shapes.json").read_text())
     assert set(written["cells"]) == set(shipped["cells"])

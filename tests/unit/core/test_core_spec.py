@@ -423,3 +423,30 @@ def test_missing_suite_file_raises_spec_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot read the suite file") as info:
         load_suite(tmp_path / "absent.toml")
     assert str(tmp_path / "absent.toml") in str(info.value)
+
+
+def test_extra_protocols_add_one_variant_per_method() -> None:
+    data = full_suite()
+    data["suite"]["extra_protocols"] = ["knn"]
+    suite = parse_suite(data, PATH)
+    primary = [m.name for m in suite.primary_methods]
+    variants = [m for m in suite.methods if m.variant_of]
+    assert [v.name for v in variants] == [f"{name}@knn" for name in primary]
+    for variant in variants:
+        base = suite.method(variant.variant_of or "")
+        assert variant.probe.kind == "knn"
+        assert variant.checkpoint == base.checkpoint
+        assert variant.preprocessing == base.preprocessing
+        assert variant.control == base.control
+    assert suite.extra_protocols == ("knn",)
+
+
+def test_unknown_protocol_and_at_in_names_are_errors() -> None:
+    data = full_suite()
+    data["suite"]["extra_protocols"] = ["nearest-centroid"]
+    with pytest.raises(SpecError, match="extra_protocols"):
+        parse_suite(data, PATH)
+    data = full_suite()
+    data["methods"][0]["name"] = "dino@knn"
+    with pytest.raises(SpecError, match="'@'"):
+        parse_suite(data, PATH)
