@@ -31,6 +31,11 @@ def cache_key(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def entry_key(kind: str, inputs: Mapping[str, Any]) -> str:
+    """The key of the ``kind`` entry computed from ``inputs`` (what :meth:`ArtifactCache.get_or_compute` uses)."""
+    return cache_key({"kind": kind, **inputs})
+
+
 def check_writable(root: Path) -> None:
     """Fail early, once, when the cache folder cannot be created or written (not once per item later).
 
@@ -133,7 +138,7 @@ class ArtifactCache:
         self, kind: str, inputs: Mapping[str, Any], compute: Callable[[], Mapping[str, np.ndarray]]
     ) -> Arrays:
         """The cached entry for ``inputs``, computing and storing it under a lock when absent."""
-        key = cache_key({"kind": kind, **inputs})
+        key = entry_key(kind, inputs)
         found = self.load(kind, key)
         if found is not None:
             self.hits += 1
@@ -150,9 +155,22 @@ class ArtifactCache:
                 self.hits += 1
                 return found
             arrays = {name: np.asarray(value) for name, value in compute().items()}
-            with cache_io(self.path(kind, key), "write the cache entry"):
-                self.save(kind, key, arrays, {"kind": kind, **inputs})
+            self._write(kind, key, arrays, inputs)
             self.misses += 1
             return arrays
         finally:
             lock.release()
+
+    def put(self, kind: str, inputs: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
+        """Store arrays computed elsewhere (a decode shared by several methods, a torchrun gather) under their key.
+
+        An entry already there is kept: it holds the same content. Returns the key.
+        """
+        key = entry_key(kind, inputs)
+        if not self.has(kind, key):
+            self._write(kind, key, arrays, inputs)
+        return key
+
+    def _write(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], inputs: Mapping[str, Any]) -> None:
+        with cache_io(self.path(kind, key), "write the cache entry"):
+            self.save(kind, key, arrays, {"kind": kind, **inputs})

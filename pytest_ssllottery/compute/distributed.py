@@ -11,7 +11,6 @@ entries equal a single-process run's at the same thread count.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +93,10 @@ def all_gather(value: Any) -> list[Any]:
 
 
 def shard(count: int, batch_size: int, ranks: Ranks) -> list[tuple[int, int]]:
-    """This rank's batches of a dataset of ``count`` images: ``[start, stop)`` of batch k for k = rank mod world."""
-    starts = range(0, count, batch_size)
-    return [(s, min(s + batch_size, count)) for k, s in enumerate(starts) if k % ranks.world == ranks.rank]
+    """This rank's batches of a dataset of ``count`` images: batch k of :func:`batch_ranges` for k = rank mod world."""
+    from .features import batch_ranges
+
+    return [batch for k, batch in enumerate(batch_ranges(count, batch_size)) if k % ranks.world == ranks.rank]
 
 
 def _send_array(array: np.ndarray, group: Any) -> None:
@@ -151,10 +151,3 @@ def gather_rows(
             whole[begin:end] = rows[done : done + end - begin]
             done += end - begin
     return whole
-
-
-def shard_rows(batches: Sequence[tuple[int, int]]) -> np.ndarray:
-    """The image indices of a rank's batches, in order."""
-    if not batches:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate([np.arange(begin, end) for begin, end in batches])

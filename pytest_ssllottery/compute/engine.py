@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..atomic_files import cache_io
 from ..checkpoints.backbone import LoadedBackbone, load_backbone
 from ..checkpoints.io import sha256_of
 from ..datasets import EvalDataset, LoadContext, load_dataset
@@ -25,7 +24,7 @@ from ..errors import NonFiniteError, SpecError
 from ..stats import pack_bits
 from ..suite.settings import RunSettings
 from ..suite.spec import MethodSpec, Suite
-from .cache import ArtifactCache, cache_key
+from .cache import ArtifactCache, cache_key, entry_key
 from .features import EXTRACTOR_VERSION, ExtractionSettings, FeatureSet, extract_features, extract_group
 from .knn import KNN_VERSION, KnnClassifier
 from .preflight import checkpoint_path
@@ -79,6 +78,7 @@ class Engine:
         self._cells: dict[tuple[str, str], CellRecord] = {}
         self._aggregates: dict[str, AggregateRecord] = {}
         self._planned: tuple[str, ...] | None = None
+        self._train_subsets: dict[tuple[int, int], EvalDataset] = {}
 
     # -- inputs -------------------------------------------------------------------------------------
     def dataset(self, name: str) -> EvalDataset:
@@ -183,7 +183,7 @@ class Engine:
 
         arrays = self.cache.get_or_compute("features", inputs, compute)
         check_finite(arrays["features"], f"method {method.name!r} on dataset {dataset.name!r}: cached features")
-        return FeatureSet(arrays["features"], arrays["valid"].astype(bool)), cache_key({"kind": "features", **inputs})
+        return FeatureSet(arrays["features"], arrays["valid"].astype(bool)), entry_key("features", inputs)
 
     def plan(self, methods: Iterable[str] | None) -> None:
         """The methods this process will compute: a dataset's decode then feeds all of them that share a geometry.
@@ -211,7 +211,7 @@ class Engine:
 
     def feature_key(self, method: MethodSpec, dataset: EvalDataset) -> str:
         """The cache key of ``method``'s features of ``dataset`` (nothing is read)."""
-        return cache_key({"kind": "features", **self.feature_inputs(method, dataset)})
+        return entry_key("features", self.feature_inputs(method, dataset))
 
     def _extract_with_peers(
         self, method: MethodSpec, peers: list[MethodSpec], dataset: EvalDataset
@@ -226,20 +226,23 @@ class Engine:
         for member, result in zip(group, found, strict=True):
             check_finite(result.features, f"method {member.name!r} on dataset {dataset.name!r}: features")
         for member, result in zip(peers, found[1:], strict=True):
-            inputs = {"kind": "features", **self.feature_inputs(member, dataset)}
-            key = cache_key(inputs)
-            if not self.cache.has("features", key):  # another process may have stored it meanwhile: same content
-                with cache_io(self.cache.path("features", key), "write the cache entry"):
-                    self.cache.save("features", key, {"features": result.features, "valid": result.valid}, inputs)
+            arrays = {"features": result.features, "valid": result.valid}
+            self.cache.put("features", self.feature_inputs(member, dataset), arrays)
         return {"features": found[0].features, "valid": found[0].valid}
 
     def train_dataset(self, method: MethodSpec) -> EvalDataset:
-        """The probe's train split for ``method`` (a stratified subset when ``train_per_class`` is set)."""
+        """The probe's train split for ``method`` (a stratified subset when ``train_per_class`` is set).
+
+        A subset is drawn once per (per-class count, seed): probe keys, decode groups and sharding all ask for it.
+        """
         train = self.dataset(self.suite.train)
-        if method.probe.train_per_class:
-            indices = stratified_subset(train.labels.targets, method.probe.train_per_class, method.probe.seed)
-            return train.subset(indices)
-        return train
+        if not method.probe.train_per_class:
+            return train
+        subset = (method.probe.train_per_class, method.probe.seed)
+        if subset not in self._train_subsets:
+            indices = stratified_subset(train.labels.targets, *subset)
+            self._train_subsets[subset] = train.subset(indices)
+        return self._train_subsets[subset]
 
     def probe_inputs(self, method: MethodSpec) -> dict[str, object]:
         """What a linear probe depends on: its cache key's inputs (the train features by key: nothing is read)."""
@@ -289,7 +292,7 @@ class Engine:
             return fitted.to_arrays()
 
         arrays = self.cache.get_or_compute("probes", inputs, compute)
-        result = (LinearProbe.from_arrays(arrays), cache_key({"kind": "probes", **inputs}))
+        result = (LinearProbe.from_arrays(arrays), entry_key("probes", inputs))
         self._probes[method.name] = result
         return result
 
@@ -306,15 +309,13 @@ class Engine:
             temperature=method.probe.temperature,
             device=self.settings.device,
         )
-        key = cache_key(
-            {
-                "kind": "knn",
-                "features": feature_key,
-                "labels": train.labels.fingerprint(),
-                "probe": method.probe.as_dict(),
-                "version": KNN_VERSION,
-            }
-        )
+        inputs = {
+            "features": feature_key,
+            "labels": train.labels.fingerprint(),
+            "probe": method.probe.as_dict(),
+            "version": KNN_VERSION,
+        }
+        key = entry_key("knn", inputs)
         return classifier, key
 
     # -- results -------------------------------------------------------------------------------------

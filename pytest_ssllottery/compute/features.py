@@ -150,7 +150,8 @@ class _Collector:
 Batches = Sequence[tuple[int, int]]
 
 
-def _all_batches(count: int, batch_size: int) -> list[tuple[int, int]]:
+def batch_ranges(count: int, batch_size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of each extraction batch of a dataset of ``count`` images, in order."""
     return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
 
 
@@ -184,7 +185,7 @@ def extract_group(
     if len({geometry(pre) for _, pre in models}) > 1:
         raise ValueError("extract_group: every model of a group must share resize, crop and interpolation")
     prepared = [(prepare_model(model, settings), pre) for model, pre in models]
-    batches = _all_batches(len(source), settings.batch_size) if batches is None else batches
+    batches = batch_ranges(len(source), settings.batch_size) if batches is None else batches
     rows = sum(end - begin for begin, end in batches)
     collectors = [_Collector(rows, storage, str(source.root)) for _ in models]
     valid = np.zeros(rows, dtype=bool)
@@ -228,7 +229,7 @@ def extract_features(
         return extract_group([(model, pre)], source, settings, advance, storage, batches)[0]
     assert isinstance(source, ArraySource)
     model = prepare_model(model, settings)
-    batches = _all_batches(len(source), settings.batch_size) if batches is None else batches
+    batches = batch_ranges(len(source), settings.batch_size) if batches is None else batches
     rows = sum(end - begin for begin, end in batches)
     collector = _Collector(rows, storage, "the dataset")
     done = 0

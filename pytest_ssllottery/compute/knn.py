@@ -8,20 +8,19 @@ exists; the work runs on the probe's device.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from .probe import readonly_tensor
 
 KNN_VERSION = 1
 _EPS = 1e-12
 
 
 def _normalised(rows: np.ndarray, device: torch.device) -> torch.Tensor:
-    with warnings.catch_warnings():  # read-only memory maps from the cache are only read here
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        x = torch.from_numpy(np.ascontiguousarray(rows)).to(device=device, dtype=torch.float32)
+    x = readonly_tensor(rows).to(device=device, dtype=torch.float32)
     normalised: torch.Tensor = x / x.norm(dim=1, keepdim=True).clamp_min(_EPS)
     return normalised
 

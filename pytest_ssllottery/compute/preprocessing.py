@@ -51,27 +51,15 @@ def arrays_to_tensor(images: np.ndarray, pre: Preprocessing) -> torch.Tensor:
 
 
 def pil_transform(pre: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
-    """The torchvision pipeline Resize -> CenterCrop -> ToTensor -> Normalize for decoded files."""
-    from torchvision import transforms
+    """The torchvision pipeline Resize -> CenterCrop -> ToTensor -> Normalize for one decoded image.
 
-    modes = {
-        "nearest": transforms.InterpolationMode.NEAREST,
-        "bilinear": transforms.InterpolationMode.BILINEAR,
-        "bicubic": transforms.InterpolationMode.BICUBIC,
-    }
-    steps: list[Callable[..., object]] = []
-    if pre.resize is not None:
-        steps.append(transforms.Resize(pre.resize, interpolation=modes[pre.interpolation]))
-    if pre.crop is not None:
-        steps.append(transforms.CenterCrop(pre.crop))
-    steps.append(transforms.ToTensor())
-    if pre.mean is not None and pre.std is not None:
-        steps.append(transforms.Normalize(pre.mean, pre.std))
-    pipeline = transforms.Compose(steps)
+    Built from :func:`pil_geometry` and :func:`normalise_uint8`, the two halves extraction runs (decoding in the
+    loader, normalising on the device), so the one-image form can never drift from them.
+    """
+    decode = pil_geometry(pre)
 
     def apply(image: Image.Image) -> torch.Tensor:
-        result: torch.Tensor = pipeline(image)
-        return result
+        return normalise_uint8(decode(image).unsqueeze(0), pre)[0]
 
     return apply
 
@@ -82,7 +70,7 @@ def geometry(pre: Preprocessing) -> tuple[int | None, int | None, str]:
 
 
 def pil_geometry(pre: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
-    """Resize -> CenterCrop -> uint8 (3, H, W): the decoding half of :func:`pil_transform`, without normalising."""
+    """Resize -> CenterCrop -> uint8 (3, H, W): decoding without normalising (torchvision's transforms)."""
     from torchvision import transforms
 
     steps: list[Callable[..., object]] = []
@@ -104,8 +92,8 @@ def pil_geometry(pre: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
 def normalise_uint8(batch: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
     """uint8 (N, 3, H, W), wherever it is -> float32 scaled to [0, 1] and normalised, on the same device.
 
-    The same float32 operations as ToTensor + Normalize, in the same order, so on the CPU the result is
-    bit-identical to :func:`pil_transform`; on a GPU it runs there, after a 4x smaller uint8 transfer.
+    The same float32 operations as torchvision's ToTensor + Normalize, in the same order, so on the CPU the
+    result is bit-identical to that pipeline; on a GPU it runs there, after a 4x smaller uint8 transfer.
     """
     scaled = batch.to(torch.float32).div_(255.0)
     if pre.mean is None or pre.std is None:

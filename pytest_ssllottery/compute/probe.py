@@ -126,6 +126,16 @@ def _lars_scale(layer: torch.nn.Module, weight_decay: float) -> None:
             parameter.grad.add_(parameter, alpha=weight_decay).mul_(ratio)
 
 
+def readonly_tensor(array: np.ndarray) -> torch.Tensor:
+    """A torch view of ``array`` without a copy, also of the read-only memory maps the cache hands out.
+
+    torch warns that writing to such a view is undefined; the callers only ever read it.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(array))
+
+
 class ResidentFeatures:
     """Train features kept where the probe trains, in their stored dtype; batches are normalised in float32.
 
@@ -138,9 +148,7 @@ class ResidentFeatures:
 
     def __init__(self, features: np.ndarray, template: LinearProbe, device: str) -> None:
         self.device = torch.device(device)
-        with warnings.catch_warnings():  # a read-only memory map from the cache: only ever read here
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            raw = torch.from_numpy(np.ascontiguousarray(features))
+        raw = readonly_tensor(features)
         if raw.dtype not in (torch.float16, torch.bfloat16, torch.float32):
             raw = raw.to(torch.float32)
         self.on_device = keeps_on_device(raw, self.device)

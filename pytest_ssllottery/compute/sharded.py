@@ -13,7 +13,7 @@ from ..datasets import EvalDataset
 from ..datasets.sources import FileSource
 from ..errors import ExtractionError, SslLotteryError
 from ..suite.spec import MethodSpec
-from .cache import cache_key
+from .cache import entry_key
 from .distributed import Ranks, all_gather, broadcast, gather_rows, shard
 from .engine import Engine, check_finite
 from .features import extract_features, extract_group
@@ -27,10 +27,9 @@ def needed_features(
     needed: list[tuple[MethodSpec, EvalDataset]] = []
     for name in methods:
         method = engine.suite.method(name)
-        if method.probe.kind == "linear":
-            probe_key = cache_key({"kind": "probes", **engine.probe_inputs(method)})
-            if not engine.cache.has("probes", probe_key):
-                needed.append((method, engine.train_dataset(method)))
+        linear = method.probe.kind == "linear"
+        if linear and not engine.cache.has("probes", entry_key("probes", engine.probe_inputs(method))):
+            needed.append((method, engine.train_dataset(method)))
         needed += [(method, engine.dataset(dataset)) for dataset in datasets]
     return needed
 
@@ -43,7 +42,7 @@ def extract_sharded(engine: Engine, methods: Sequence[str], datasets: Sequence[s
     wanted = needed_features(engine, methods, datasets)
     keys = [engine.feature_key(method, dataset) for method, dataset in wanted]
     missing = broadcast([not engine.cache.has("features", key) for key in keys] if ranks.leader else None)
-    groups: dict[tuple[object, ...], list[tuple[MethodSpec, EvalDataset, str]]] = {}
+    groups: dict[tuple[object, ...], list[tuple[MethodSpec, EvalDataset]]] = {}
     seen: set[str] = set()
     for (method, dataset), key, absent in zip(wanted, keys, missing, strict=True):
         if not absent or key in seen:
@@ -51,20 +50,20 @@ def extract_sharded(engine: Engine, methods: Sequence[str], datasets: Sequence[s
         seen.add(key)
         files = isinstance(dataset.images, FileSource)
         shared = ("files", geometry(method.preprocessing)) if files else ("arrays", method.name)
-        groups.setdefault((dataset.images.fingerprint(), *shared), []).append((method, dataset, key))
+        groups.setdefault((dataset.images.fingerprint(), *shared), []).append((method, dataset))
     settings = engine.extraction_settings()
     storage = engine.suite.feature_storage
     for members in groups.values():
         dataset = members[0][1]
         batches = shard(len(dataset), settings.batch_size, ranks)
         rows = sum(end - begin for begin, end in batches)
-        names = ", ".join(m.name for m, _, _ in members)
+        names = ", ".join(m.name for m, _ in members)
         label = f"{dataset.name}: rank {ranks.rank} of {ranks.world}, shard of {rows} images for {names}"
         error, found = None, []
         try:
             with engine.progress.task(label, rows) as advance:
                 if isinstance(dataset.images, FileSource):
-                    models = [(engine.backbone(m).model, m.preprocessing) for m, _, _ in members]
+                    models = [(engine.backbone(m).model, m.preprocessing) for m, _ in members]
                     found = extract_group(models, dataset.images, settings, advance, storage, batches)
                 else:
                     method, model = members[0][0], engine.backbone(members[0][0]).model
@@ -75,12 +74,11 @@ def extract_sharded(engine: Engine, methods: Sequence[str], datasets: Sequence[s
         failures = [e for e in all_gather(error) if e]
         if failures:
             raise ExtractionError("; ".join(failures))
-        for (method, _, key), result in zip(members, found, strict=True):
+        for (method, _), result in zip(members, found, strict=True):
             features = gather_rows(result.features, len(dataset), settings.batch_size, ranks)
             valid = gather_rows(result.valid, len(dataset), settings.batch_size, ranks, fill=False)
             if features is None or valid is None:
                 continue
             check_finite(features, f"method {method.name!r} on dataset {dataset.name!r}: features")
-            inputs = {"kind": "features", **engine.feature_inputs(method, dataset)}
-            engine.cache.save("features", key, {"features": features, "valid": valid}, inputs)
+            engine.cache.put("features", engine.feature_inputs(method, dataset), {"features": features, "valid": valid})
     return len(seen)

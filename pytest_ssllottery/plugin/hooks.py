@@ -243,8 +243,8 @@ class LotteryPlugin:
         methods, datasets = self.planned
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         try:
-            stored = extract_sharded(self.lottery.engine, methods, datasets, self.ranks) if methods else 0
-            note = f"{stored} feature sets extracted across {self.ranks.world} ranks"
+            extracted = extract_sharded(self.lottery.engine, methods, datasets, self.ranks) if methods else 0
+            note = f"{extracted} feature sets extracted across {self.ranks.world} ranks"
         except SslLotteryError as exc:  # rank 0 recomputes what is missing and fails the items that hit the error
             note = f"sharded extraction stopped ({exc}); rank 0 computes what is missing itself"
         if reporter is not None:

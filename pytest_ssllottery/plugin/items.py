@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from _pytest._code.code import TerminalRepr, TracebackStyle
 
-from ..errors import SslLotteryError
 from ..gate.run import LotteryRun, Outcome
+from .item_traits import core_error_text, mark_suite_item, method_group, suite_item_location
 from .keys import RUN_KEY
 from .throughput import ThroughputItem, throughput_active
 
@@ -60,14 +60,11 @@ class LotteryItem(pytest.Item):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         lottery = self.config.stash[RUN_KEY]
-        self.add_marker("ssl")
-        for marker in lottery.suite.markers:
-            self.add_marker(marker)
-        self.add_marker(pytest.mark.xdist_group(name=self.group_name(lottery)))
+        mark_suite_item(self, lottery, self.group_name(lottery))
 
     def group_name(self, lottery: LotteryRun) -> str:
         """The xdist_group keeping a method's items on one worker."""
-        return f"{lottery.suite.name}::{self.parent.name if self.parent else self.name}"
+        return method_group(lottery, self.parent.name if self.parent else self.name)
 
     @property
     def lottery(self) -> LotteryRun:
@@ -87,13 +84,11 @@ class LotteryItem(pytest.Item):
         """The gate's explanation, or the core's error message, without a traceback."""
         if isinstance(excinfo.value, GateFailure):
             return str(excinfo.value)
-        if isinstance(excinfo.value, SslLotteryError):
-            return f"{type(excinfo.value).__name__}: {excinfo.value}"
-        return super().repr_failure(excinfo, style)
+        return core_error_text(excinfo) or super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """The suite file and the item id."""
-        return self.path, 0, self.nodeid  # a line number: pytest needs one to report a marker skip
+        return suite_item_location(self)
 
 
 class CellItem(LotteryItem):

@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from _pytest._code.code import TerminalRepr, TracebackStyle
 
-from ..errors import SslLotteryError
+from .item_traits import core_error_text, mark_suite_item, method_group, suite_item_location
 from .keys import BENCHMARK_KEY, RUN_KEY
 
 # pytest-benchmark options that do not ask for timings: they never switch the throughput items on.
 _NOT_TIMING = ("--benchmark-skip", "--benchmark-disable")
 WARMUP_ROUNDS = 1
+# What a throughput item records in pytest-benchmark's extra_info (fields of its ThroughputRecord).
+EXTRA_INFO = ("images_per_s", "batch_size", "input_shape", "device", "dtype", "memory_format")
 INSTALL_HINT = "pip install 'pytest-ssllottery[benchmark]'"
 
 
@@ -58,24 +60,15 @@ def benchmarks_wanted(config: pytest.Config) -> bool:
 
 def measure_throughput(benchmark: Any, request: pytest.FixtureRequest) -> None:
     """Time the method's forward pass on the seeded batch and hand the record to the report."""
+    from ..compute.throughput import method_throughput_target
     from ..gate.verdicts import RECORD_PROPERTY
 
     item = request.node
     assert item.parent is not None
     lottery = item.config.stash[RUN_KEY]
     method = item.parent.name
-    from ..compute.throughput import method_throughput_target
-
     target = method_throughput_target(lottery.engine, method)
     rounds = max(1, int(item.config.getoption("benchmark_min_rounds", 5) or 5))
-    info = {
-        "batch_size": target.batch_size,
-        "input_shape": list(target.input_shape),
-        "device": target.device,
-        "dtype": target.dtype,
-        "memory_format": target.memory_format,
-    }
-    benchmark.extra_info.update(info)
     benchmark.name = f"{method}::throughput"  # pytest-benchmark's table shows names; the node name alone repeats
     benchmark.group = f"{lottery.suite.name} throughput"
     benchmark.pedantic(target.run, rounds=rounds, warmup_rounds=WARMUP_ROUNDS, iterations=1)
@@ -85,7 +78,8 @@ def measure_throughput(benchmark: Any, request: pytest.FixtureRequest) -> None:
             "timing off): nothing was measured"
         )
     record = target.record(lottery.suite.name, method, float(benchmark.stats.stats.median), rounds)
-    benchmark.extra_info["images_per_s"] = round(record.images_per_s, 3)
+    measured = record.to_dict()
+    benchmark.extra_info.update({key: measured[key] for key in EXTRA_INFO})
     item.user_properties.append((RECORD_PROPERTY, record.to_dict()))
     regressions = compare_failures(item.config, benchmark)
     if regressions:
@@ -156,23 +150,18 @@ class ThroughputItem(pytest.Function):
         """The item under ``parent`` (a method's collector), marked like the method's other items."""
         item: ThroughputItem = cls.from_parent(parent, name="throughput", callobj=measure_throughput)
         lottery = item.config.stash[RUN_KEY]
-        item.add_marker("ssl")
-        for marker in lottery.suite.markers:
-            item.add_marker(marker)
-        item.add_marker(pytest.mark.xdist_group(name=f"{lottery.suite.name}::{parent.name}"))
+        mark_suite_item(item, lottery, method_group(lottery, parent.name))
         return item
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
     ) -> str | TerminalRepr:
         """The core's error message without a traceback (a missing or wrong checkpoint, say)."""
-        if isinstance(excinfo.value, SslLotteryError):
-            return f"{type(excinfo.value).__name__}: {excinfo.value}"
-        return super().repr_failure(excinfo)
+        return core_error_text(excinfo) or super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """The suite file and the item id."""
-        return self.path, 0, self.nodeid  # a line number: pytest needs one to report a marker skip
+        return suite_item_location(self)
 
 
 def throughput_active(config: pytest.Config) -> bool:

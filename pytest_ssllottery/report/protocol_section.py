@@ -11,7 +11,7 @@ import math
 from ..analysis.protocols import MEASURES, ProtocolComparison
 from .method_cells import method_column, method_name
 from .model import Cell, Column, ReportInput, Section
-from .numbers import fmt
+from .numbers import arrow, fmt
 
 LABELS = {"weighted_average": "weighted avg", "geometric_mean": "geometric mean"}
 
@@ -19,8 +19,7 @@ LABELS = {"weighted_average": "weighted avg", "geometric_mean": "geometric mean"
 def _rank_change(before: float | None, after: float | None) -> str:
     if before is None or after is None or math.isnan(before) or math.isnan(after):
         return "–"
-    moved = int(before - after)
-    return "=" if moved == 0 else (f"↑{moved}" if moved > 0 else f"↓{-moved}")
+    return arrow(before - after)
 
 
 def protocol_section(data: ReportInput, comparison: ProtocolComparison) -> Section:

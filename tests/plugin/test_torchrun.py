@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pytest_ssllottery.compute.cache import map_npz
-from pytest_ssllottery.compute.distributed import Ranks, ranks_from_environment, shard, shard_rows
+from pytest_ssllottery.compute.distributed import Ranks, ranks_from_environment, shard
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def test_shards_are_whole_batches_dealt_round_robin() -> None:
     count, batch, world = 23, 5, 2
     shards = [shard(count, batch, Ranks(rank, world, rank)) for rank in range(world)]
     assert shards == [[(0, 5), (10, 15), (20, 23)], [(5, 10), (15, 20)]]
-    rows = np.sort(np.concatenate([shard_rows(s) for s in shards]))
+    rows = np.sort(np.concatenate([np.arange(begin, end) for s in shards for begin, end in s]))
     np.testing.assert_array_equal(rows, np.arange(count))
     assert shard(3, 5, Ranks(1, 2, 1)) == []
 

@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 
 from pytest_ssllottery.compute.features import ExtractionSettings, extract_features, extract_group
-from pytest_ssllottery.compute.preprocessing import pil_transform
 from pytest_ssllottery.datasets.sources import FileSource, list_files
 from pytest_ssllottery.suite.spec import Preprocessing
 
@@ -53,11 +52,20 @@ def _files(root: Path, count: int = 11) -> FileSource:
     return list_files(root, names)
 
 
-def test_uint8_decode_normalised_on_the_device_is_bit_identical_to_the_pil_pipeline(tmp_path: Path) -> None:
+def test_uint8_decode_normalised_on_the_device_is_bit_identical_to_torchvisions_pipeline(tmp_path: Path) -> None:
     source = _files(tmp_path)
     model = _Pool(0).eval()
     found = extract_features(model, source, SWAV, ExtractionSettings(batch_size=4))
-    transform = pil_transform(SWAV)
+    from torchvision import transforms
+
+    transform = transforms.Compose(  # the torchvision pipeline, built by hand: the reference, not our code
+        [
+            transforms.Resize(SWAV.resize, interpolation=transforms.InterpolationMode.BILINEAR),
+            transforms.CenterCrop(SWAV.crop),
+            transforms.ToTensor(),
+            transforms.Normalize(SWAV.mean, SWAV.std),
+        ]
+    )
     with torch.inference_mode():
         expected = model(torch.stack([transform(source.open(i)) for i in range(len(source))])).numpy()
     np.testing.assert_array_equal(found.features, expected)
