@@ -5,7 +5,8 @@ Every architecture is built with torchvision's key names (``conv1``, ``bn1``, ``
 
 - torchvision ResNets: ``resnet18``, ``resnet34``, ``resnet50``, ``resnet101``, ``resnet152``.
 - ``shapes_resnet``: the narrow three-stage ResNet of the embedded ``shapes`` benchmark (32 px input).
-- ``timm:<model>``: any timm model, built without pretrained weights.
+- ``timm:<model>``: any timm model, built without pretrained weights; ``timm:<model>(key=value, ...)`` passes
+  constructor arguments (see ``timm_names``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import SpecError
+from .timm_names import split_timm_name
 
 SHAPES_WIDTHS = (16, 32, 64)
 
@@ -112,12 +115,17 @@ def _timm(name: str) -> Architecture:
         import timm
     except ImportError as exc:  # pragma: no cover - timm is a dependency
         raise SpecError(f"arch 'timm:{name}' needs timm; install it with `pip install timm`") from exc
-    if name not in timm.list_models():
-        raise SpecError(f"arch 'timm:{name}': timm has no model of that name; see timm.list_models()")
-    probe = timm.create_model(name, pretrained=False)
+    model_name, args = split_timm_name(name)
+    kwargs: dict[str, Any] = dict(args)  # timm's create_model takes **kwargs: Any
+    if model_name not in timm.list_models():
+        raise SpecError(f"arch 'timm:{name}': timm has no model {model_name!r}; see timm.list_models()")
+    try:
+        probe = timm.create_model(model_name, pretrained=False, **kwargs)
+    except (TypeError, ValueError, AssertionError) as exc:
+        raise SpecError(f"arch 'timm:{name}': timm cannot build {model_name!r} with {kwargs}: {exc}") from exc
 
     def build(num_classes: int) -> nn.Module:
-        model: nn.Module = timm.create_model(name, pretrained=False, num_classes=num_classes)
+        model: nn.Module = timm.create_model(model_name, pretrained=False, num_classes=num_classes, **kwargs)
         return model
 
     features, classes = getattr(probe, "num_features"), getattr(probe, "num_classes")  # noqa: B009

@@ -11,6 +11,7 @@ from ..errors import CheckpointError
 from .archs import classifier_prefixes, get_architecture, strip_classifier
 from .io import read_checkpoint
 from .layouts import FitReport, fit_state_dict
+from .token_features import FeatureDefinition, TokenFeatures, feature_dim
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,23 @@ def load_classifier(
     return model.eval(), report
 
 
-def load_backbone(path: Path | None, arch: str, *, sha256: str | None = None, trust: bool = False) -> LoadedBackbone:
-    """A frozen feature extractor: the checkpoint's backbone with its classifier removed."""
+def load_backbone(
+    path: Path | None,
+    arch: str,
+    *,
+    sha256: str | None = None,
+    trust: bool = False,
+    features: FeatureDefinition | None = None,
+) -> LoadedBackbone:
+    """A frozen feature extractor: the checkpoint's backbone with its classifier removed.
+
+    ``features`` (a method's ``features`` table) makes a timm ViT return those token features instead of its
+    pooled feature; ``feature_dim`` is then their size.
+    """
     model, report = load_classifier(path, arch, sha256=sha256, trust=trust)
     strip_classifier(model)
+    if features is not None:
+        model = TokenFeatures(model, features, arch)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    return LoadedBackbone(model.eval(), arch, get_architecture(arch).feature_dim, report)
+    return LoadedBackbone(model.eval(), arch, feature_dim(arch, features), report)

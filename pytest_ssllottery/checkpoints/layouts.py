@@ -3,8 +3,9 @@
 Steps (see ../shared/notes/checkpoints.md): unwrap the container (``teacher``, ``state_dict``, ``model``,
 ``network``, ``resnet``, VISSL's nested trunk, ...), apply a structural rename where the layout is not
 torchvision's (OBoW native, SimCLR-v2 PyTorch ports), then choose the key prefix whose stripped keys cover
-every backbone tensor by name and shape. The online/query/teacher encoder wins over momentum copies; heads,
-projectors, prototypes and queues are dropped.
+every backbone tensor by name and shape (a ViT position embedding trained for another grid is resampled, see
+``pos_embed``). The online/query/teacher encoder wins over momentum copies; heads, projectors, prototypes and
+queues are dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
+from .pos_embed import resample_pos_embeds
 
 # Containers tried in order; the first whose value is a mapping of tensors (after recursion) wins.
 CONTAINER_KEYS = ("teacher", "state_dict", "model", "network", "resnet", "online_backbone", "backbone")
@@ -47,14 +49,16 @@ class FitReport:
     prefix: str
     loaded: int
     dropped: tuple[str, ...] = field(default_factory=tuple)
+    resampled: tuple[str, ...] = field(default_factory=tuple)  # position embeddings fitted to the model's grid
 
     def describe(self) -> str:
         """One line for logs and reports."""
         where = self.container or "<top level>"
         rename = f", renamed from {self.rename} layout" if self.rename else ""
+        resampled = f", {', '.join(self.resampled)} resampled to the model's patch grid" if self.resampled else ""
         return (
             f"container {where}{rename}, prefix {self.prefix or '<none>'!r}: "
-            f"{self.loaded} backbone tensors loaded, {len(self.dropped)} keys dropped"
+            f"{self.loaded} backbone tensors loaded, {len(self.dropped)} keys dropped{resampled}"
         )
 
 
@@ -191,6 +195,7 @@ def fit_state_dict(
     }
     prefix, count = choose_prefix(state, expected)
     stripped = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    stripped, resampled = resample_pos_embeds(stripped, expected)
     missing = [k for k in expected if k not in stripped or tuple(stripped[k].shape) != tuple(expected[k])]
     if missing:
         raise CheckpointError(_misfit_message(container, prefix, count, len(expected), missing, stripped, expected))
@@ -204,7 +209,7 @@ def fit_state_dict(
         if key.endswith("num_batches_tracked") and key in stripped:
             fitted[key] = stripped[key]
     dropped = tuple(sorted(k for k in state if not (k.startswith(prefix) and k[len(prefix) :] in fitted)))
-    return fitted, FitReport(container, rename, prefix, len(fitted), dropped)
+    return fitted, FitReport(container, rename, prefix, len(fitted), dropped, resampled)
 
 
 def _misfit_message(

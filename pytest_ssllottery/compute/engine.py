@@ -139,6 +139,7 @@ class Engine:
                 method.arch,
                 sha256=method.sha256,
                 trust=self.settings.trust_checkpoints,
+                features=method.features,
             )
         return self._backbones[method.name]
 
@@ -155,6 +156,7 @@ class Engine:
             "checkpoint_sha256": self.checkpoint_digest(method),
             "arch": method.arch,
             "preprocessing": method.preprocessing.as_dict(),
+            **({"features": method.features.as_dict()} if method.features is not None else {}),
             "images": dataset.images.fingerprint(),
             "dtype": settings.dtype,
             "extractor": EXTRACTOR_VERSION,
@@ -387,6 +389,7 @@ class Engine:
             "arch": method.arch,
             "probe": method.probe.as_dict(),
             "preprocessing": method.preprocessing.as_dict(),
+            **({"features": method.features.as_dict()} if method.features is not None else {}),
             "pytest_ssllottery": __version__,
             "torch": torch.__version__,
             "python": platform.python_version(),

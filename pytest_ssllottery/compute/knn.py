@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .probe import readonly_tensor
+from .probe_sgd import readonly_tensor
 
 KNN_VERSION = 1
 _EPS = 1e-12

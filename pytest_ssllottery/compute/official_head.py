@@ -7,7 +7,15 @@ Released ImageNet heads for ResNet-50 (see shared/notes/checkpoints.md §4):
 - MoCo v3 ``linear-1000ep.pth.tar`` and SimSiam ``linear/model_best.pth.tar``: the whole classifier,
   ``state_dict`` = ``module.`` + torchvision keys, the head being ``module.fc.{weight,bias}``.
 
-The head is applied to the raw pooled features (``normalize = "none"``): logits = features @ W.T + b.
+Released ImageNet heads for ViTs (docs/imagenet.md, "The ViT suite"):
+
+- DINO ``dino_deitsmall16_linearweights.pth`` / ``dino_vitbase16_linearweights.pth``: ``state_dict`` =
+  ``module.linear.*`` of shape 1000 x 1536 (the method's ``features``: four CLS tokens, or CLS and patch mean).
+- MoCo v3 ``linear-vit-{s,b}-300ep.pth.tar``: the whole classifier, the head being ``module.head.*``.
+- DINOv2 ``dinov2_vits14_linear_head.pth``: a bare ``nn.Linear`` state dict (``weight``, ``bias``), 1000 x 768.
+
+The head is applied to the raw features of the method's feature definition (``normalize = "none"``):
+logits = features @ W.T + b, W of shape (classes, feature size).
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints.archs import get_architecture
 from ..checkpoints.io import read_checkpoint, sha256_of
 from ..checkpoints.layouts import unwrap
+from ..checkpoints.token_features import feature_dim
 from ..errors import CheckpointError
 from ..suite.spec import MethodSpec
 from .cache import cache_key
@@ -89,7 +97,7 @@ def load_official_head(
     except CheckpointError as exc:
         raise CheckpointError(f"method {method.name!r}: official head {path}: {exc}") from None
     classes = num_classes
-    dim = get_architecture(method.arch).feature_dim
+    dim = feature_dim(method.arch, method.features)
     found = find_head(state, (classes, dim))
     if found is None:
         raise CheckpointError(
@@ -102,8 +110,8 @@ def load_official_head(
         raise CheckpointError(
             f"method {method.name!r}: official head {path} has {prefix}weight of shape {tuple(weight.shape)} and "
             f"{prefix}bias of shape {tuple(bias.shape)}; expected ({classes}, {dim}) and ({classes},): the suite's "
-            f"{classes} classes x the {dim}-d features of arch {method.arch!r}. Use the head released for this "
-            'backbone and dataset, or the trained probe (probe.kind = "linear")'
+            f"{classes} classes x the {dim}-d features of arch {method.arch!r}{_features_note(method)}. Use the head "
+            'released for this backbone and dataset, or the trained probe (probe.kind = "linear")'
         )
     probe = LinearProbe(
         weight=weight.detach().double().numpy(),
@@ -112,7 +120,20 @@ def load_official_head(
         scale=np.ones(dim),
         normalize="none",
     )
-    key = cache_key(
-        {"kind": "official-head", "sha256": sha256_of(path), "prefix": prefix, "arch": method.arch, "v": HEAD_VERSION}
-    )
+    identity: dict[str, object] = {
+        "kind": "official-head",
+        "sha256": sha256_of(path),
+        "prefix": prefix,
+        "arch": method.arch,
+    }
+    if method.features is not None:
+        identity["features"] = method.features.as_dict()
+    key = cache_key(identity | {"v": HEAD_VERSION})
     return probe, key
+
+
+def _features_note(method: MethodSpec) -> str:
+    """`` under features {...}`` when the method defines token features (their size sets the head's width)."""
+    if method.features is None:
+        return ""
+    return f" under `features` {method.features.as_dict()}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,7 @@ class _Store:
         """Cached splits; the missing ones are made by ``make`` once, under the folder's lock."""
         found = {n: self.read(n) for n in names}
         if any(s is None for s in found.values()):
+            _refuse_in_bootstrapping_worker(self.directory)
             self.directory.parent.mkdir(parents=True, exist_ok=True)
             with self.lock:
                 found = {n: self.read(n) for n in names}  # another process may have made them meanwhile
@@ -145,6 +147,22 @@ class _Store:
                     self.write(made, extra)
                     found.update({n: made[n] for n in missing})
         return {n: s for n, s in found.items() if s is not None}
+
+
+def _refuse_in_bootstrapping_worker(directory: Path) -> None:
+    """A rendering worker that is re-running the user's script must not wait for the lock its parent holds.
+
+    ``spawn`` and ``forkserver`` workers import the main module before they take tasks. A script that loads
+    the shapes family at its top level, without ``if __name__ == "__main__":``, would make every worker wait
+    for the lock its parent holds while the parent waits for the workers: a silent hang. Raising here ends
+    the worker, the parent's pool breaks, and the parent renders the rest in-process (generate.py).
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # set by spawn while it imports main
+        raise DatasetError(
+            f"shapes: a worker process is re-running your script's top level and tried to generate {directory}. "
+            'Put the code that loads the shapes family under `if __name__ == "__main__":` (multiprocessing '
+            "imports the main module in every worker); the run goes on without the worker pool"
+        )
 
 
 def _groups(names: Sequence[str]) -> list[str]:

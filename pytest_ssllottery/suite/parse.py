@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import SpecError
 from . import toml as toml_reader
+from .feature_table import parse_features
 from .fields import Table
 from .spec import (
     CONTRACTS,
@@ -54,7 +55,7 @@ def _preprocessing(table: Table, base: Preprocessing) -> Preprocessing:
 
 def parse_probe(table: Table, base: ProbeSpec) -> ProbeSpec:
     """A probe table over ``base`` (the suite's protocol, or the suite default for the [probe] table)."""
-    table.reject_unknown([*base.as_dict(), "k", "temperature"])
+    table.reject_unknown([*base.as_dict(), "k", "temperature", "tolerance"])
     return ProbeSpec(
         kind=table.string("kind", base.kind, PROBE_KINDS),
         optimizer=table.string("optimizer", base.optimizer, OPTIMIZERS),
@@ -71,6 +72,7 @@ def parse_probe(table: Table, base: ProbeSpec) -> ProbeSpec:
         seed=table.integer("seed", base.seed),
         k=table.integer("k", base.k, minimum=1),
         temperature=table.number("temperature", base.temperature, minimum=1e-6),
+        tolerance=table.number("tolerance", base.tolerance, minimum=0),
     )
 
 
@@ -84,14 +86,21 @@ def protocol_variants(methods: tuple[MethodSpec, ...], protocols: tuple[str, ...
     """``<method>@<protocol>`` for every method and extra protocol: same backbone, the protocol's classifier.
 
     A method already scored by that protocol gets no variant; an official head is replaced by the protocol.
+    A ``knn`` variant uses the method's ``knn_features`` when given (DINO's k-NN reads the final CLS token,
+    its linear probe four blocks) and reports ``reported_knn_top1``; a ``linear`` variant keeps
+    ``reported_top1`` (a linear-evaluation number).
     """
     variants = []
     for protocol in protocols:
         for method in methods:
             if method.probe.kind == protocol:
                 continue
-            probe = replace(method.probe, kind=protocol)
-            variants.append(replace(method, name=f"{method.name}@{protocol}", probe=probe, variant_of=method.name))
+            changes: dict[str, Any] = {"name": f"{method.name}@{protocol}", "variant_of": method.name}
+            changes["probe"] = replace(method.probe, kind=protocol)
+            if protocol == "knn":
+                changes["features"] = method.knn_features or method.features
+                changes["reported_top1"] = method.reported_knn_top1
+            variants.append(replace(method, **changes))
     return tuple(variants)
 
 
@@ -126,29 +135,36 @@ def _method(table: Table, suite_pre: Preprocessing, suite_probe: ProbeSpec) -> M
             "layout",
             "source_url",
             "reported_top1",
+            "reported_knn_top1",
             "control",
             "preprocessing",
             "probe",
             "head_checkpoint",
             "head_sha256",
+            "features",
+            "knn_features",
             "description",
             "file_name",
             "notes",
         ]
     )
+    name, arch = table.string("name"), table.string("arch")
     spec = MethodSpec(
-        name=table.string("name"),
-        arch=table.string("arch"),
+        name=name,
+        arch=arch,
         checkpoint=table.string("checkpoint"),
         sha256=table.string("sha256", None),
         layout=table.string("layout", None),
         source_url=table.string("source_url", None),
         reported_top1=table.number("reported_top1", None, minimum=0),
+        reported_knn_top1=table.number("reported_knn_top1", None, minimum=0),
         control=table.boolean("control", False),
         preprocessing=_preprocessing(table.table("preprocessing"), suite_pre),
         probe=parse_probe(table.table("probe"), suite_probe),
         head_checkpoint=table.string("head_checkpoint", None),
         head_sha256=table.string("head_sha256", None),
+        features=parse_features(table, "features", name, arch),
+        knn_features=parse_features(table, "knn_features", name, arch),
     )
     _check_name(table, spec.name, reserved="ranking")
     if spec.probe.kind == "official-head" and not spec.head_checkpoint:

@@ -24,6 +24,9 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 CONTRACTS = ("full", "subset", "multilabel")
 FEATURE_STORAGE = ("float32", "float16")
 EXTRA_PROTOCOLS = ("knn", "linear")
+# Token features of a ViT (``features`` of a method): how block outputs are normalised and combined.
+FEATURE_NORMS = ("final", "none")
+FEATURE_ORDERS = ("concat", "interleave")
 
 
 @dataclass(frozen=True)
@@ -66,25 +69,61 @@ class ProbeSpec:
     seed: int = 0
     k: int = 20  # kind = "knn": neighbours that vote
     temperature: float = 0.07  # kind = "knn": votes weigh exp(similarity / temperature)
+    tolerance: float = 1e-4  # optimizer = "lbfgs": stop when no gradient entry exceeds it (scikit-learn's tol)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict, for cache keys and provenance (``k`` and ``temperature`` only for the k-NN protocol)."""
+        """Plain dict, for cache keys and provenance (protocol-specific fields only for their protocol)."""
         knn = {"k": self.k, "temperature": self.temperature} if self.kind == "knn" else {}
-        return knn | {
-            "kind": self.kind,
-            "optimizer": self.optimizer,
-            "epochs": self.epochs,
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "nesterov": self.nesterov,
-            "weight_decay": self.weight_decay,
-            "batch_size": self.batch_size,
-            "schedule": self.schedule,
-            "milestones": list(self.milestones),
-            "normalize": self.normalize,
-            "train_per_class": self.train_per_class,
-            "seed": self.seed,
-        }
+        lbfgs = {"tolerance": self.tolerance} if self.kind == "linear" and self.optimizer == "lbfgs" else {}
+        return (
+            knn
+            | lbfgs
+            | {
+                "kind": self.kind,
+                "optimizer": self.optimizer,
+                "epochs": self.epochs,
+                "lr": self.lr,
+                "momentum": self.momentum,
+                "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay,
+                "batch_size": self.batch_size,
+                "schedule": self.schedule,
+                "milestones": list(self.milestones),
+                "normalize": self.normalize,
+                "train_per_class": self.train_per_class,
+                "seed": self.seed,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which tokens of a ViT make a method's feature vector (the ``features`` table of a method).
+
+    The CLS tokens of the last ``cls_blocks`` blocks, oldest first, then (``patch_mean``) the mean of the last
+    block's patch tokens. ``norm = "final"`` passes every block's tokens through the model's final LayerNorm
+    first (DINO, iBOT and DINOv2 ``get_intermediate_layers``). ``order = "interleave"`` reproduces DINO's
+    ``eval_linear.py`` with ``avgpool_patchtokens``: CLS and patch mean stacked per channel, then flattened
+    (``[c0, m0, c1, m1, ...]``); only defined for one CLS token plus the patch mean.
+    """
+
+    cls_blocks: int = 1
+    patch_mean: bool = False
+    norm: str = "final"
+    order: str = "concat"
+
+    @property
+    def tokens(self) -> int:
+        """How many token vectors are combined."""
+        return self.cls_blocks + int(self.patch_mean)
+
+    def dim(self, width: int) -> int:
+        """Feature size for a ViT of embedding ``width``."""
+        return self.tokens * width
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict, for cache keys and provenance."""
+        return {"cls_blocks": self.cls_blocks, "patch_mean": self.patch_mean, "norm": self.norm, "order": self.order}
 
 
 @dataclass(frozen=True)
@@ -113,11 +152,14 @@ class MethodSpec:
     layout: str | None = None
     source_url: str | None = None
     reported_top1: float | None = None
+    reported_knn_top1: float | None = None  # the authors' k-NN top-1: the ``@knn`` variant's reported number
     control: bool = False  # a floor or ceiling (untrained, supervised): shown, but not a contender
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     probe: ProbeSpec = field(default_factory=ProbeSpec)
     head_checkpoint: str | None = None
     head_sha256: str | None = None
+    features: FeatureSpec | None = None  # ViT token features; None = the architecture's pooled feature
+    knn_features: FeatureSpec | None = None  # the ``@knn`` variant's features, when they differ (DINO: final CLS)
     variant_of: str | None = None  # ``<method>@<protocol>``: the method this scores with an extra protocol
 
 

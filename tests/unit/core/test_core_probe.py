@@ -11,7 +11,8 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
-from pytest_ssllottery.compute.probe import LinearProbe, _lr_at, fit_probe
+from pytest_ssllottery.compute.probe import LinearProbe, fit_probe
+from pytest_ssllottery.compute.probe_sgd import lr_at as _lr_at
 from pytest_ssllottery.errors import SpecError
 from pytest_ssllottery.suite.spec import ProbeSpec
 
@@ -60,14 +61,16 @@ def test_lbfgs_probe_minimises_the_penalised_cross_entropy(weight_decay: float) 
         method="L-BFGS-B",
         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000},
     )
-    ours = objective(np.concatenate([probe.weight.ravel(), probe.bias]), z, y, weight_decay)[0]
-    assert ours == pytest.approx(reference.fun, rel=1e-8, abs=1e-10)
+    ours, gradient = objective(np.concatenate([probe.weight.ravel(), probe.bias]), z, y, weight_decay)
+    # Stopped by the gradient tolerance (checked in float64 here; the probe computes in float32)
+    assert np.abs(gradient).max() <= 2 * spec.tolerance
+    assert ours == pytest.approx(reference.fun, rel=1e-6)
     expected_logits = z @ reference.x[: CLASSES * dim].reshape(CLASSES, dim).T + reference.x[CLASSES * dim :]
     x_test, _ = blobs(1)
     z_test = (x_test - x.mean(axis=0)) / x.std(axis=0)
     test_logits = z_test @ reference.x[: CLASSES * dim].reshape(CLASSES, dim).T + reference.x[CLASSES * dim :]
-    np.testing.assert_allclose(centred(probe.logits(x)), centred(expected_logits), atol=1e-4)
-    np.testing.assert_allclose(centred(probe.logits(x_test)), centred(test_logits), atol=1e-4)
+    np.testing.assert_allclose(centred(probe.logits(x)), centred(expected_logits), atol=1e-2)
+    np.testing.assert_allclose(centred(probe.logits(x_test)), centred(test_logits), atol=1e-2)
     np.testing.assert_array_equal(probe.logits(x_test).argmax(axis=1), test_logits.argmax(axis=1))
 
 

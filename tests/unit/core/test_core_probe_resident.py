@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_ssllottery.compute import probe as probe_module
+from pytest_ssllottery.compute import probe_sgd as probe_module
 from pytest_ssllottery.compute.probe import fit_probe
 from pytest_ssllottery.suite.spec import ProbeSpec
 

@@ -165,3 +165,27 @@ def test_adversarial_without_the_filter_checkpoint_names_the_retrain_command(
     with pytest.raises(DatasetError, match=r"filter\.pth"):
         fam.default_reference()
     assert load(tmp_path, "sketch").labels.shape == (20,)  # the other splits do not need it
+
+
+def test_a_script_without_a_main_guard_finishes_instead_of_hanging(tmp_path: Path) -> None:
+    """Spawned workers re-run the script's top level; they must not wait for the lock their parent holds."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from pathlib import Path
+            from pytest_ssllottery.shapes import family
+            split = family.load_split("sketch", Path({str(tmp_path / "cache")!r}), 0, scale=0.05, workers=2)
+            print("images", len(split.labels))
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "images 100" in done.stdout
+    assert "re-running your script's top level" in done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr
