@@ -147,7 +147,7 @@ class Engine:
     def extraction_settings(self) -> ExtractionSettings:
         """Device, batch size, loader workers and corrupt-image handling of feature extraction."""
         run = self.settings
-        return ExtractionSettings(run.device, run.batch_size, run.num_workers, run.skip_corrupt)
+        return ExtractionSettings(run.device, run.batch_size, run.num_workers, run.skip_corrupt, run.decode)
 
     def feature_inputs(self, method: MethodSpec, dataset: EvalDataset) -> dict[str, object]:
         """What the features of ``dataset`` under ``method`` depend on: their cache key's inputs."""
@@ -162,6 +162,7 @@ class Engine:
             "extractor": EXTRACTOR_VERSION,
             "loader": LOADER_VERSION,
             "skip_corrupt": settings.skip_corrupt,
+            **({"decode": settings.decode} if settings.decode != "pil" else {}),  # PIL entries keep their keys
             # float32 entries keep the keys they had before storage became a choice
             **({"storage": self.suite.feature_storage} if self.suite.feature_storage != "float32" else {}),
         }

@@ -7,7 +7,7 @@ to the device once and feeds every backbone of the group, normalised there per m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..datasets.sources import ArraySource, FileSource, ImageSource
 from ..errors import ImageDecodeError, SpecError
 from ..suite.spec import Preprocessing
+from .device_decode import EncodedFiles, collate_encoded, decode_batch
 from .preprocessing import arrays_to_tensor, geometry, normalise_uint8, pil_geometry
 from .progress import Advance
 
@@ -32,6 +33,7 @@ class ExtractionSettings:
     batch_size: int = 256
     num_workers: int = 0
     skip_corrupt: bool = False
+    decode: str = "pil"  # "gpu": torchvision decodes image files on the extraction device (device_decode.py)
 
     @property
     def cuda(self) -> bool:
@@ -164,6 +166,26 @@ def _file_loader(source: FileSource, pre: Preprocessing, settings: ExtractionSet
     )
 
 
+def _decoded_batches(
+    source: FileSource, pre: Preprocessing, settings: ExtractionSettings, batches: Batches
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """uint8 batches on the extraction device, with their decoded-or-not masks, by the chosen decoder."""
+    device = torch.device(settings.device)
+    sampler = [list(range(begin, end)) for begin, end in batches]
+    if settings.decode == "gpu":
+        encoded = DataLoader(
+            EncodedFiles(source),
+            batch_sampler=sampler,
+            num_workers=settings.num_workers,
+            collate_fn=collate_encoded,
+        )
+        for data, indices in encoded:
+            yield decode_batch(data, indices, source, pre, device, settings.skip_corrupt)
+        return
+    for images, ok in _file_loader(source, pre, settings, batches):
+        yield images.to(device, non_blocking=True), ok
+
+
 @torch.inference_mode()
 def extract_group(
     models: Sequence[tuple[nn.Module, Preprocessing]],
@@ -190,14 +212,13 @@ def extract_group(
     collectors = [_Collector(rows, storage, str(source.root)) for _ in models]
     valid = np.zeros(rows, dtype=bool)
     done = 0
-    for images, ok in _file_loader(source, models[0][1], settings, batches):
-        batch = images.to(torch.device(settings.device), non_blocking=True)
+    for batch, ok in _decoded_batches(source, models[0][1], settings, batches):
         for (model, pre), collector in zip(prepared, collectors, strict=True):
             collector.add(done, forward_batch(model, batch, settings, pre).float().cpu().numpy())
-        valid[done : done + len(images)] = ok.numpy().astype(bool)
-        done += len(images)
+        valid[done : done + len(batch)] = ok.numpy().astype(bool)
+        done += len(batch)
         if advance is not None:
-            advance(len(images))
+            advance(len(batch))
     return [collector.result(valid) for collector in collectors]
 
 

@@ -203,6 +203,13 @@ FLAGS: tuple[Flag, ...] = (
         "Skip unreadable images and count them in the report instead of failing",
         kind="switch",
     ),
+    Flag(
+        "decode",
+        "Where image files are decoded: pil (default, loader workers, the official protocols' pixels) or gpu "
+        "(nvjpeg on the CUDA device via torchvision.io.decode_jpeg; slightly different pixels, own cache entries)",
+        kind="choice",
+        choices=("pil", "gpu"),
+    ),
     Flag("batch_size", "Images per extraction batch (default 256)", kind="int", metavar="N"),
     Flag(
         "workers",

@@ -37,6 +37,7 @@ class RunSettings:
     num_workers: int = 0
     trust_checkpoints: bool = False
     skip_corrupt: bool = False
+    decode: str = "pil"
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,13 @@ def resolve_settings(values: Mapping[str, Any], invocation: Invocation) -> Setti
         num_workers=workers if workers is not None else min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1),
         trust_checkpoints=bool(values.get("trust_checkpoints")),
         skip_corrupt=bool(values.get("skip_corrupt")),
+        decode=str(values.get("decode") or "pil"),
     )
+    if run.decode == "gpu" and not run.device.startswith("cuda"):
+        raise SettingsError(
+            f"--ssl-decode=gpu decodes with nvjpeg on a CUDA device, but the device is {run.device}. "
+            "Pass --ssl-device=cuda (or auto on a machine with a GPU), or drop --ssl-decode"
+        )
     overrides = SuiteOverrides(
         gate=_gate_overrides(values),
         dataset_options=_dataset_options(values.get("dataset_option") or []),

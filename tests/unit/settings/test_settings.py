@@ -26,6 +26,7 @@ VALUES = {
     "dataset_option": "val.seed=1",
     "probe": "epochs=5",
     "alpha": "0.1",
+    "decode": "gpu",
 }
 
 
@@ -85,6 +86,7 @@ def test_cli_and_pytest_values_resolve_to_the_same_settings(tmp_path: Path) -> N
         ({"probe": ["epochs"]}, "--ssl-probe 'epochs': expected KEY=VALUE"),
         ({"data_root": "missing"}, "missing: no such folder"),
         ({"suite": "no-such-suite"}, "--ssl-suite=no-such-suite: unknown suite"),
+        ({"decode": "gpu"}, "--ssl-decode=gpu decodes with nvjpeg on a CUDA device, but the device is cpu"),
     ],
 )
 def test_invalid_values_are_settings_errors(tmp_path: Path, values: dict, message: str) -> None:
