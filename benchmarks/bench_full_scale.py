@@ -4,7 +4,9 @@
     pytest benchmarks/bench_full_scale.py --benchmark-only -k cpu     # anywhere: the same code at toy sizes
 
 On CUDA: a ResNet-50's forward pass at 224 px (bf16, channels_last, batch 256); one decode of real JPEG files
-feeding three ResNet-50s against three separate decodes (the ratio is in ``extra_info``); and epochs of the
+feeding three ResNet-50s against three separate decodes (the ratio is in ``extra_info``), with PIL in loader
+workers and with ``--ssl-decode=gpu`` (nvjpeg on the device; ``extra_info`` keeps the largest feature
+difference from the PIL path); and epochs of the
 SGD probe over 1.28 M x 2048 float16 features resident on the device (``extra_info`` extrapolates to the
 official 100 epochs). Without CUDA the same benchmarks run at toy sizes on the CPU, as a check that they work;
 their numbers say nothing about a GPU.
@@ -91,11 +93,14 @@ def test_forward_throughput(benchmark: Any, device: str) -> None:
 
 
 @mark
-def test_one_decode_for_three_backbones_against_three_decodes(benchmark: Any, device: str, jpegs: Any) -> None:
+@pytest.mark.parametrize("decode", ["pil", "gpu"])
+def test_one_decode_for_three_backbones_against_three_decodes(
+    benchmark: Any, device: str, decode: str, jpegs: Any
+) -> None:
     pre = Preprocessing(resize=SCALE.resize, crop=SCALE.crop)
     swav = Preprocessing(resize=SCALE.resize, crop=SCALE.crop, std=(0.228, 0.224, 0.225))
     models = [(_backbone(seed), p) for seed, p in zip((1, 2, 3), (pre, swav, pre), strict=True)]
-    settings = ExtractionSettings(device, SCALE.batch, SCALE.workers)
+    settings = ExtractionSettings(device, SCALE.batch, SCALE.workers, decode=decode)
     separate: list[float] = []
 
     def three_decodes() -> None:
@@ -110,6 +115,10 @@ def test_one_decode_for_three_backbones_against_three_decodes(benchmark: Any, de
     if device == "cpu":  # on the CPU one decode gives exactly the separate decodes' features
         alone = extract_features(models[1][0], jpegs, swav, settings, storage="float16")
         assert np.array_equal(grouped[1].features, alone.features)
+    if decode == "gpu":
+        pil = extract_features(models[0][0], jpegs, pre, ExtractionSettings(device, SCALE.batch, SCALE.workers))
+        difference = np.abs(grouped[0].features.astype(np.float32) - pil.features.astype(np.float32))
+        benchmark.extra_info["max_feature_difference_vs_pil"] = round(float(difference.max()), 4)
     benchmark.extra_info.update(
         images=len(jpegs),
         workers=SCALE.workers,
