@@ -1,9 +1,8 @@
 """The engine: suite -> backbones -> cached features -> probe -> cell and aggregate records.
 
-Everything is lazy and memoised: asking for one cell loads one dataset, the method's train features and
-probe, and that dataset's features, and nothing else. Features and probes are cached on disk by content
-(checkpoint sha256, image manifest, preprocessing, arch, dtype, code versions), so a rerun or another
-process reuses them, and new weights or new images miss the cache.
+Everything is lazy and memoised: one cell loads one dataset, the method's train features and probe, and that
+dataset's features. Features and probes are cached on disk by content (checkpoint sha256, image manifest,
+preprocessing, arch, dtype, code versions): reruns and other processes reuse them; new weights or images miss.
 """
 
 from __future__ import annotations
@@ -205,12 +204,14 @@ class Engine:
             for m in self.suite.methods
             if m.name in self._planned and m.name != method.name and geometry(m.preprocessing) == shape
         ]
-        if dataset.name == self.suite.train:  # only linear probes read train features, each of its own subset
+        if dataset.name == self.suite.train:  # released heads read no train features; the others their own subset
             images = dataset.images.fingerprint()
-            peers = [
-                m for m in peers if m.probe.kind == "linear" and self.train_dataset(m).images.fingerprint() == images
-            ]
-        return [m for m in peers if not self.cache.has("features", self.feature_key(m, dataset))]
+            readers = [m for m in peers if m.probe.kind != "official-head"]
+            peers = [m for m in readers if self.train_dataset(m).images.fingerprint() == images]
+        # One peer per distinct entry: a method@knn with its method's features is not computed twice in a pass
+        distinct = {self.feature_key(m, dataset): m for m in reversed(peers)}
+        own = self.feature_key(method, dataset)
+        return [m for k, m in distinct.items() if k != own and not self.cache.has("features", k)]
 
     def feature_key(self, method: MethodSpec, dataset: EvalDataset) -> str:
         """The cache key of ``method``'s features of ``dataset`` (nothing is read)."""
@@ -234,10 +235,7 @@ class Engine:
         return {"features": found[0].features, "valid": found[0].valid}
 
     def train_dataset(self, method: MethodSpec) -> EvalDataset:
-        """The probe's train split for ``method`` (a stratified subset when ``train_per_class`` is set).
-
-        A subset is drawn once per (per-class count, seed): probe keys, decode groups and sharding all ask for it.
-        """
+        """The probe's train split for ``method``: a stratified subset, drawn once per (count, seed), if asked."""
         train = self.dataset(self.suite.train)
         if not method.probe.train_per_class:
             return train

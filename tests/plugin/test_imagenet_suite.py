@@ -274,3 +274,36 @@ def test_one_decode_feeds_every_planned_method_of_a_geometry(
         np.testing.assert_array_equal(
             alone.features(method, alone.dataset("v2"))[0].features, grouped.features(method, v2)[0].features
         )
+
+
+def test_a_decode_pass_computes_each_distinct_entry_once(
+    pytester: pytest.Pytester, derived: tuple[Path, dict[str, Any]]
+) -> None:
+    """A method and its @knn variant read the same features: one pass computes them once, also on train."""
+    from dataclasses import replace
+
+    from pytest_ssllottery.compute.engine import Engine
+    from pytest_ssllottery.compute.prepare import prepare_suite
+    from pytest_ssllottery.compute.preprocessing import geometry
+    from pytest_ssllottery.suite.parse import protocol_variants
+    from pytest_ssllottery.suite.settings import RunSettings
+
+    path, _ = derived
+    base = prepare_suite(path)
+    suite = replace(base, methods=base.methods + protocol_variants(base.methods, ("knn",)))
+    settings = RunSettings(cache_dir=pytester.path / "cache", data_root=pytester.path / "data", skip_corrupt=True)
+    engine = Engine(suite, settings)
+    engine.plan([m.name for m in suite.methods])
+    moco = suite.method("moco_v2")
+    for dataset in (engine.dataset("v2"), engine.train_dataset(moco)):
+        peers = engine.decode_peers(moco, dataset)
+        keys = [engine.feature_key(m, dataset) for m in peers]
+        assert len(keys) == len(set(keys)), dataset.name
+        assert engine.feature_key(moco, dataset) not in keys
+        assert "moco_v2@knn" not in [m.name for m in peers]
+        same_geometry = [m for m in suite.methods if geometry(m.preprocessing) == geometry(moco.preprocessing)]
+        readers = [m for m in same_geometry if dataset.name != suite.train or m.probe.kind != "official-head"]
+        expected = {
+            engine.feature_key(m, dataset) for m in readers if engine.train_dataset(m) is engine.train_dataset(moco)
+        }
+        assert {*keys, engine.feature_key(moco, dataset)} == expected, dataset.name
