@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from fabricated_jpegs import imagenet_like_jpegs
 
 from pytest_ssllottery.checkpoints.archs import get_architecture, strip_classifier
 from pytest_ssllottery.compute.features import ExtractionSettings, extract_features, extract_group
 from pytest_ssllottery.compute.probe import fit_probe
 from pytest_ssllottery.compute.throughput import throughput_target
-from pytest_ssllottery.datasets.sources import list_files
+from pytest_ssllottery.datasets.sources import FileSource
 from pytest_ssllottery.suite.spec import Preprocessing, ProbeSpec
 
 CUDA = torch.cuda.is_available()
@@ -64,18 +64,9 @@ def _backbone(seed: int) -> torch.nn.Module:
 
 
 @pytest.fixture(scope="module")
-def jpegs(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Real JPEG files of ImageNet's typical size (500 x 375), noise plus gradients, quality 90."""
-    root = tmp_path_factory.mktemp("jpegs")
-    rng = np.random.default_rng(0)
-    names = []
-    for index in range(SCALE.files):
-        base = rng.integers(0, 256, size=(375 // 5, 500 // 5, 3), dtype=np.uint8)
-        image = Image.fromarray(base).resize((500, 375), Image.BILINEAR)
-        name = f"{index:05d}.JPEG"
-        image.save(root / name, quality=90)
-        names.append(name)
-    return list_files(Path(root), names)
+def jpegs(tmp_path_factory: pytest.TempPathFactory) -> FileSource:
+    """ImageNet-like JPEG files (500 x 375, smooth content, quality 90)."""
+    return imagenet_like_jpegs(Path(tmp_path_factory.mktemp("jpegs")), SCALE.files, blur=5)
 
 
 @mark

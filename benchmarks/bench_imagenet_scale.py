@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from fabricated_jpegs import imagenet_like_jpegs
 
 from pytest_ssllottery.checkpoints.archs import get_architecture, strip_classifier
 from pytest_ssllottery.compute.features import ExtractionSettings, extract_features, extract_group
 from pytest_ssllottery.compute.probe import fit_probe
 from pytest_ssllottery.compute.throughput import throughput_target
-from pytest_ssllottery.datasets.sources import FileSource, list_files
+from pytest_ssllottery.datasets.sources import FileSource
 from pytest_ssllottery.suite.spec import Preprocessing, ProbeSpec
 
 CUDA = torch.cuda.is_available()
@@ -91,16 +91,8 @@ def _sync() -> None:
 
 @pytest.fixture(scope="module")
 def jpegs(tmp_path_factory: pytest.TempPathFactory) -> FileSource:
-    """ImageNet-like JPEG files: 500 x 375, smooth content (upsampled noise), quality 90."""
-    root = tmp_path_factory.mktemp("imagenet_like")
-    rng = np.random.default_rng(0)
-    names = []
-    for index in range(SCALE.files):
-        base = rng.integers(0, 256, size=(375 // 8, 500 // 8, 3), dtype=np.uint8)
-        name = f"n{index % 1000:08d}_{index}.JPEG"
-        Image.fromarray(base).resize((500, 375), Image.BICUBIC).save(root / name, quality=90)
-        names.append(name)
-    return list_files(Path(root), names)
+    """ImageNet-like JPEG files (500 x 375, smooth content, quality 90)."""
+    return imagenet_like_jpegs(Path(tmp_path_factory.mktemp("imagenet_like")), SCALE.files, blur=8)
 
 
 def test_decode_path_alone(benchmark: Any, jpegs: FileSource) -> None:
