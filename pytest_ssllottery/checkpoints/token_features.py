@@ -42,13 +42,16 @@ class FeatureDefinition(Protocol):
     def order(self) -> str:
         """``concat`` or ``interleave``."""
 
+    def dim(self, width: int) -> int:
+        """Feature size for a ViT of embedding ``width``."""
+
 
 def feature_dim(arch: str, features: FeatureDefinition | None) -> int:
     """Size of the feature vector of ``arch`` under ``features`` (None: the architecture's pooled feature)."""
     width = get_architecture(arch).feature_dim
     if features is None:
         return width
-    return (features.cls_blocks + int(features.patch_mean)) * width
+    return features.dim(width)
 
 
 class TokenFeatures(nn.Module):
@@ -63,7 +66,7 @@ class TokenFeatures(nn.Module):
         self.final_norm = definition.norm == "final"
         self.interleave = definition.order == "interleave"
         width = int(getattr(vit, "embed_dim"))  # noqa: B009
-        self.feature_dim = (self.cls_blocks + int(self.patch_mean)) * width
+        self.feature_dim = definition.dim(width)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """The feature vectors of a batch of images."""

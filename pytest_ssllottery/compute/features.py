@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -157,12 +158,14 @@ def batch_ranges(count: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
 
 
-def _file_loader(source: FileSource, pre: Preprocessing, settings: ExtractionSettings, batches: Batches) -> DataLoader:  # type: ignore[type-arg]
+def _file_loader(files: Dataset, settings: ExtractionSettings, batches: Batches, collate: Any = None) -> DataLoader:  # type: ignore[type-arg]
+    """Loader workers over ``files`` in extraction batches (pinned memory for tensor batches on CUDA)."""
     return DataLoader(
-        _DecodedFiles(source, pre, settings.skip_corrupt),
+        files,
         batch_sampler=[list(range(begin, end)) for begin, end in batches],
         num_workers=settings.num_workers,
-        pin_memory=settings.cuda,
+        pin_memory=settings.cuda and collate is None,
+        collate_fn=collate,
     )
 
 
@@ -171,18 +174,11 @@ def _decoded_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """uint8 batches on the extraction device, with their decoded-or-not masks, by the chosen decoder."""
     device = torch.device(settings.device)
-    sampler = [list(range(begin, end)) for begin, end in batches]
     if settings.decode == "gpu":
-        encoded = DataLoader(
-            EncodedFiles(source),
-            batch_sampler=sampler,
-            num_workers=settings.num_workers,
-            collate_fn=collate_encoded,
-        )
-        for data, indices in encoded:
+        for data, indices in _file_loader(EncodedFiles(source), settings, batches, collate_encoded):
             yield decode_batch(data, indices, source, pre, device, settings.skip_corrupt)
         return
-    for images, ok in _file_loader(source, pre, settings, batches):
+    for images, ok in _file_loader(_DecodedFiles(source, pre, settings.skip_corrupt), settings, batches):
         yield images.to(device, non_blocking=True), ok
 
 

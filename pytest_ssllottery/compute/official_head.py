@@ -120,15 +120,8 @@ def load_official_head(
         scale=np.ones(dim),
         normalize="none",
     )
-    identity: dict[str, object] = {
-        "kind": "official-head",
-        "sha256": sha256_of(path),
-        "prefix": prefix,
-        "arch": method.arch,
-    }
-    if method.features is not None:
-        identity["features"] = method.features.as_dict()
-    key = cache_key(identity | {"v": HEAD_VERSION})
+    identity = {"kind": "official-head", "sha256": sha256_of(path), "prefix": prefix, "arch": method.arch}
+    key = cache_key(identity | method.features_identity() | {"v": HEAD_VERSION})
     return probe, key
 
 

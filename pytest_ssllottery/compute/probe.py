@@ -14,11 +14,10 @@ import torch
 
 from ..errors import SpecError
 from ..suite.spec import ProbeSpec
-from .probe_sgd import ResidentFeatures, fit_sgd
+from .probe_sgd import NORM_EPS, ResidentFeatures, fit_sgd
 from .progress import Advance
 
 PROBE_VERSION = 2  # 2: L-BFGS in float32 with a gradient tolerance; SGD with a closed-form fused step
-_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class LinearProbe:
         """Apply the feature normalisation fitted on the train split."""
         x: np.ndarray = np.asarray(features, dtype=np.float64)
         if self.normalize == "l2":
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), _EPS)
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), NORM_EPS)
         elif self.normalize == "standardize":
             x = (x - self.shift) * self.scale
         return x
@@ -65,7 +64,7 @@ def _normaliser(features: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray
     if mode == "standardize":
         mean = features.mean(axis=0, dtype=np.float64)
         std = features.std(axis=0, dtype=np.float64)
-        return mean, 1.0 / np.maximum(std, _EPS)
+        return mean, 1.0 / np.maximum(std, NORM_EPS)
     return np.zeros(dim), np.ones(dim)
 
 

@@ -23,7 +23,7 @@ from .progress import Advance
 
 LARS_TRUST = 0.001
 DEVICE_HEADROOM = 0.8  # share of the free device memory the resident features may take
-_EPS = 1e-6
+NORM_EPS = 1e-6  # floor of a row norm (l2) or a feature std (standardize), here and in LinearProbe
 
 
 def readonly_tensor(array: np.ndarray) -> torch.Tensor:
@@ -88,7 +88,7 @@ class ResidentFeatures:
         else:
             x = self.raw[index.cpu()].to(self.device, non_blocking=True).to(torch.float32)
         if self.normalize == "l2":
-            x = x / x.norm(dim=1, keepdim=True).clamp_min(_EPS)
+            x = x / x.norm(dim=1, keepdim=True).clamp_min(NORM_EPS)
         elif self.normalize == "standardize":
             x = (x - self.shift).mul_(self.scale)
         return x
@@ -207,8 +207,6 @@ def fit_sgd(
     num_classes: int,
     spec: ProbeSpec,
     advance: Advance | None = None,
-    *,
-    capture: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Train the probe; returns its weight and bias (on the probe's device).
 
@@ -218,7 +216,8 @@ def fit_sgd(
         num_classes: Width of the classifier.
         spec: The protocol: epochs, batch size, lr and schedule, momentum, weight decay, SGD or LARS.
         advance: Progress callback, called once per epoch.
-        capture: Replay full batches from a CUDA graph; by default on CUDA when the features are resident.
+
+    On CUDA, with the features resident, full batches replay a CUDA graph of the step.
     """
     generator = torch.Generator().manual_seed(spec.seed)
     state = SgdState.initial(x.dim, num_classes, generator, x.device)
@@ -231,7 +230,7 @@ def fit_sgd(
     def full_batch() -> None:
         sgd_step(state, x.batch(index), y[index], spec)
 
-    use_graph = x.device.type == "cuda" and x.on_device if capture is None else capture
+    use_graph = x.device.type == "cuda" and x.on_device
     with tf32_matmuls(x.device):
         replay = captured_step(full_batch, state) if use_graph and count >= size else full_batch
         for epoch in range(spec.epochs):

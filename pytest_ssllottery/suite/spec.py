@@ -162,6 +162,10 @@ class MethodSpec:
     knn_features: FeatureSpec | None = None  # the ``@knn`` variant's features, when they differ (DINO: final CLS)
     variant_of: str | None = None  # ``<method>@<protocol>``: the method this scores with an extra protocol
 
+    def features_identity(self) -> dict[str, Any]:
+        """``{"features": ...}`` for cache keys and provenance; empty without token features (keys unchanged)."""
+        return {"features": self.features.as_dict()} if self.features is not None else {}
+
 
 @dataclass(frozen=True)
 class AggregateGate:

@@ -1,10 +1,4 @@
-"""The engine extracts a method's token features and keys its cache entries by them.
-
-Expected to fail until ``compute/engine.py`` hands the definition over: ``Engine.backbone`` passes
-``features=method.features`` to ``load_backbone``, and ``Engine.feature_inputs`` adds
-``**({"features": method.features.as_dict()} if method.features is not None else {})`` (so entries without
-token features keep their keys). Strict, so the marker has to go when that lands.
-"""
+"""The engine extracts a method's token features and keys its cache entries by them."""
 
 from __future__ import annotations
 
