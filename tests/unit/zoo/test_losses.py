@@ -213,3 +213,29 @@ def test_cosine_lr_warmup_then_decay() -> None:
     assert cosine_lr(config, 9, 30) == pytest.approx(1.0)
     assert cosine_lr(config, 10, 30) == pytest.approx(1.0)
     assert cosine_lr(config, 20, 30) == pytest.approx(0.5)
+
+
+def test_symmetric_moco_sums_both_directions_and_enqueues_both_key_batches() -> None:
+    from pytest_ssllottery.shapes.zoo.augment import make_view
+    from pytest_ssllottery.shapes.zoo.objectives.base import Step
+    from pytest_ssllottery.shapes.zoo.objectives.moco import MocoConfig
+
+    torch.manual_seed(0)
+    config = MocoConfig(queue_size=16, bn_groups=1, symmetric=True)
+    moco = config.build().train()
+    images = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    gen = torch.Generator().manual_seed(2)
+    replay = torch.Generator().set_state(gen.get_state())
+    queue_before = moco.queue.clone()
+
+    loss = moco.loss(images, torch.zeros(4, dtype=torch.long), gen, Step(0, 10, 10))
+
+    view_1, view_2 = make_view(images, config.view, replay), make_view(images, config.view, replay)
+    with torch.no_grad():  # the key encoder is the query encoder's copy: one EMA step leaves it unchanged
+        q1, q2 = (F.normalize(moco.encoder_q(view), dim=1) for view in (view_1, view_2))
+        k1, k2 = (F.normalize(moco.encoder_k(view), dim=1) for view in (view_1, view_2))
+    expected = info_nce(q1, k2, queue_before, 0.2) + info_nce(q2, k1, queue_before, 0.2)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert int(moco.queue_ptr[0]) == 8
+    assert torch.allclose(moco.queue[:, :8].t(), torch.cat([k2, k1]), atol=1e-6)
+    assert moco.collapse_loss(4) == pytest.approx(2 * math.log(17))

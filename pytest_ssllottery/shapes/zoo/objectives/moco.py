@@ -54,6 +54,9 @@ class MocoConfig:
     momentum: float = 0.99
     temperature: float = 0.2
     bn_groups: int = 4
+    # The MoCo authors' CIFAR demo option: both crops serve as query and key (loss_12 + loss_21), both key
+    # batches are enqueued. Twice the signal per update, which is what a small update budget is short of.
+    symmetric: bool = False
     view: ViewSpec = field(default_factory=lambda: MOCO_V2_VIEW)
 
     def build(self) -> MoCo:
@@ -86,18 +89,26 @@ class MoCo(Objective):
         return keys[torch.argsort(shuffle)]
 
     def loss(self, images: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, step: Step) -> torch.Tensor:
-        """InfoNCE of queries against their keys and the queue; then the keys are enqueued."""
+        """InfoNCE of queries against their keys and the queue (both ways if symmetric); then keys are enqueued."""
         im_q, im_k = make_view(images, self.config.view, gen), make_view(images, self.config.view, gen)
         q = F.normalize(self._grouped(self.encoder_q, im_q), dim=1)
+        if self.config.symmetric:
+            q_k = F.normalize(self._grouped(self.encoder_q, im_k), dim=1)
         ema_update(self.encoder_k, self.encoder_q, self.config.momentum)  # as in MoCo's forward, before the keys
         k = self._keys(im_k, gen)
-        loss = info_nce(q, k, self.queue, self.config.temperature)
-        enqueue(self.queue, self.queue_ptr, k)
+        temperature = self.config.temperature
+        if not self.config.symmetric:
+            loss = info_nce(q, k, self.queue, temperature)
+            enqueue(self.queue, self.queue_ptr, k)
+            return loss
+        k_q = self._keys(im_q, gen)
+        loss = info_nce(q, k, self.queue, temperature) + info_nce(q_k, k_q, self.queue, temperature)
+        enqueue(self.queue, self.queue_ptr, torch.cat([k, k_q]))
         return loss
 
     def collapse_loss(self, batch_size: int) -> float | None:
-        """Identical keys: the positive is one of ``K + 1`` equal logits."""
-        return math.log(self.config.queue_size + 1)
+        """Identical keys: the positive is one of ``K + 1`` equal logits (twice that for the symmetric loss)."""
+        return math.log(self.config.queue_size + 1) * (2 if self.config.symmetric else 1)
 
     def feature_model(self) -> nn.Module:
         """The query encoder (the loader must prefer it over the key encoder)."""
