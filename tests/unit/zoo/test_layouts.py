@@ -108,11 +108,12 @@ def test_simclr_separius_keys_round_trip_through_loader_rename() -> None:
 
 
 def test_dino_layout_is_full_checkpoint_with_legacy_weight_norm() -> None:
-    checkpoint = _built("dino").checkpoint(SaveInfo(epoch=2))
+    dino = _built("dino")
+    checkpoint = dino.checkpoint(SaveInfo(epoch=2))
     assert set(checkpoint) == {"student", "teacher", "epoch", "args", "dino_loss"}
     assert set(checkpoint["dino_loss"]) == {"center"}
     assert checkpoint["args"].arch == ARCH
-    assert checkpoint["args"].local_crops_number > 0
+    assert checkpoint["args"].local_crops_number == dino.config.num_local  # the recipe's, as main_dino.py saves it
     for part in ("student", "teacher"):
         keys = set(checkpoint[part])
         assert {
