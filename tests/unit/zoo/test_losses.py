@@ -10,10 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pytest_ssllottery.shapes.zoo.augment import make_view
 from pytest_ssllottery.shapes.zoo.objectives.barlow_twins import barlow_twins_loss, cross_correlation, off_diagonal
+from pytest_ssllottery.shapes.zoo.objectives.base import Step
 from pytest_ssllottery.shapes.zoo.objectives.byol import regression_loss
 from pytest_ssllottery.shapes.zoo.objectives.dino import clip_gradients, dino_loss, teacher_temperature, update_center
-from pytest_ssllottery.shapes.zoo.objectives.moco import enqueue, info_nce
+from pytest_ssllottery.shapes.zoo.objectives.moco import MocoConfig, enqueue, info_nce
 from pytest_ssllottery.shapes.zoo.objectives.simclr import nt_xent
 from pytest_ssllottery.shapes.zoo.objectives.simsiam import negative_cosine
 from pytest_ssllottery.shapes.zoo.objectives.swav import sinkhorn, swapped_prediction
@@ -216,10 +218,6 @@ def test_cosine_lr_warmup_then_decay() -> None:
 
 
 def test_symmetric_moco_sums_both_directions_and_enqueues_both_key_batches() -> None:
-    from pytest_ssllottery.shapes.zoo.augment import make_view
-    from pytest_ssllottery.shapes.zoo.objectives.base import Step
-    from pytest_ssllottery.shapes.zoo.objectives.moco import MocoConfig
-
     torch.manual_seed(0)
     config = MocoConfig(queue_size=16, bn_groups=1, symmetric=True)
     moco = config.build().train()

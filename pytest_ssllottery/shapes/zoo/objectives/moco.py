@@ -91,20 +91,13 @@ class MoCo(Objective):
     def loss(self, images: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, step: Step) -> torch.Tensor:
         """InfoNCE of queries against their keys and the queue (both ways if symmetric); then keys are enqueued."""
         im_q, im_k = make_view(images, self.config.view, gen), make_view(images, self.config.view, gen)
-        q = F.normalize(self._grouped(self.encoder_q, im_q), dim=1)
-        if self.config.symmetric:
-            q_k = F.normalize(self._grouped(self.encoder_q, im_k), dim=1)
+        crops = [(im_q, im_k), (im_k, im_q)] if self.config.symmetric else [(im_q, im_k)]
+        queries = [F.normalize(self._grouped(self.encoder_q, query), dim=1) for query, _ in crops]
         ema_update(self.encoder_k, self.encoder_q, self.config.momentum)  # as in MoCo's forward, before the keys
-        k = self._keys(im_k, gen)
-        temperature = self.config.temperature
-        if not self.config.symmetric:
-            loss = info_nce(q, k, self.queue, temperature)
-            enqueue(self.queue, self.queue_ptr, k)
-            return loss
-        k_q = self._keys(im_q, gen)
-        loss = info_nce(q, k, self.queue, temperature) + info_nce(q_k, k_q, self.queue, temperature)
-        enqueue(self.queue, self.queue_ptr, torch.cat([k, k_q]))
-        return loss
+        keys = [self._keys(key, gen) for _, key in crops]
+        losses = [info_nce(q, k, self.queue, self.config.temperature) for q, k in zip(queries, keys, strict=True)]
+        enqueue(self.queue, self.queue_ptr, torch.cat(keys))
+        return torch.stack(losses).sum()
 
     def collapse_loss(self, batch_size: int) -> float | None:
         """Identical keys: the positive is one of ``K + 1`` equal logits (twice that for the symmetric loss)."""
