@@ -37,7 +37,11 @@ def _full() -> dict[str, Recipe]:
 
 
 def _tiny(recipe: Recipe) -> Recipe:
-    """A few updates at batch 32; queues shrunk to a multiple of the batch."""
+    """A few updates at batch 32; MoCo's queue shrunk and SwAV's switched on at a multiple of the batch.
+
+    The shipped SwAV recipe has no queue (its batches of 128 feed Sinkhorn); the tiny run keeps the queue's
+    code path exercised.
+    """
     objective = recipe.objective
     if isinstance(objective, MocoConfig):
         objective = dataclasses.replace(objective, queue_size=2 * TINY_BATCH)
